@@ -1,0 +1,67 @@
+"""``POST /login``: an OAuth2 password form in, a bearer access token out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, status
+from pydantic import BaseModel
+
+from fastapi_password_reset.authentication import JWTAuthentication
+from fastapi_password_reset.db.base import UD, BaseUserDatabase
+from fastapi_password_reset.models import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
+from fastapi_password_reset.password import PasswordHelper
+from fastapi_password_reset.router.common import ErrorCode, error_examples
+from fastapi_password_reset.router.validation import RedactedValidationRoute
+
+
+class Credentials(BaseModel):
+    username: str
+    password: str
+
+
+def read_login_form(
+    username: Annotated[str, Form(max_length=MAX_EMAIL_LENGTH)],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    scope: Annotated[str, Form()] = "",
+) -> Credentials:
+    """The OAuth2 password form, with the same length limits as registration."""
+    return Credentials(username=username, password=password)
+
+
+def build_auth_router(
+    *,
+    backend: JWTAuthentication,
+    user_db: BaseUserDatabase[UD],
+    password_helper: PasswordHelper,
+) -> APIRouter:
+    """Log in with e-mail and password; outdated password hashes are upgraded on the way."""
+    router = APIRouter(route_class=RedactedValidationRoute)
+    responses: dict[int | str, dict[str, Any]] = {
+        status.HTTP_400_BAD_REQUEST: error_examples(
+            "Wrong e-mail or password, or an inactive account.",
+            LOGIN_BAD_CREDENTIALS=ErrorCode.LOGIN_BAD_CREDENTIALS,
+        )
+    }
+
+    @router.post("/login", name=f"auth:{backend.name}.login", responses=responses)
+    async def login(
+        credentials: Annotated[Credentials, Depends(read_login_form)],
+    ) -> dict[str, str]:
+        user = await user_db.get_by_email(credentials.username)
+        if user is None:
+            # Spend one verification anyway, so an unknown address answers in the same time.
+            await password_helper.dummy_verify()
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, ErrorCode.LOGIN_BAD_CREDENTIALS)
+        verified, new_hash = await password_helper.verify_and_update(
+            credentials.password, user.hashed_password
+        )
+        if not verified or not user.is_active:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, ErrorCode.LOGIN_BAD_CREDENTIALS)
+        if new_hash is not None:
+            user = await user_db.update(user.model_copy(update={"hashed_password": new_hash}))
+        token = backend.write_token(user.id, user.hashed_password)
+        return {"access_token": token, "token_type": "bearer"}
+
+    return router

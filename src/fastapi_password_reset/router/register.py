@@ -1,0 +1,95 @@
+"""``POST /register``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from starlette.background import BackgroundTask
+from starlette.responses import JSONResponse, Response
+
+from fastapi_password_reset.db.base import UD, BaseUserDatabase
+from fastapi_password_reset.exceptions import InvalidPasswordException, UserAlreadyExistsError
+from fastapi_password_reset.models import BaseUser, BaseUserCreate
+from fastapi_password_reset.password import PasswordHelper
+from fastapi_password_reset.router.common import ErrorCode, error_examples
+from fastapi_password_reset.router.hooks import BackgroundWork, Hook, call_hook, redacted_traceback
+from fastapi_password_reset.router.validation import RedactedValidationRoute
+
+logger = logging.getLogger("fastapi_password_reset")
+
+_PRIVILEGED_FIELDS = {"password", "is_active", "is_superuser", "is_verified"}
+
+
+def build_register_router(
+    *,
+    user_db: BaseUserDatabase[UD],
+    user_model: type[BaseUser],
+    user_create_model: type[BaseUserCreate],
+    user_db_model: type[UD],
+    password_helper: PasswordHelper,
+    validate_password: Hook | None,
+    background: BackgroundWork,
+    after_register: Hook | None,
+) -> APIRouter:
+    """Create an account; ``after_register(user, request)`` runs after the answer."""
+    router = APIRouter(route_class=RedactedValidationRoute)
+
+    async def notify_registered(user: UD, request: Request) -> None:
+        assert after_register is not None
+        try:
+            await call_hook(after_register, user, request)
+        except Exception as exc:
+            logger.error(
+                "after_register failed for user %s:\n%s",
+                user.id,
+                redacted_traceback(exc, [user.hashed_password]),
+            )
+
+    async def register(request: Request, user: BaseUserCreate) -> Response:
+        if validate_password is not None:
+            try:
+                await call_hook(validate_password, user.password, user)
+            except InvalidPasswordException as exc:
+                detail = {"code": ErrorCode.REGISTER_INVALID_PASSWORD, "reason": exc.reason}
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, detail) from None
+        if await user_db.get_by_email(user.email) is not None:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, ErrorCode.REGISTER_USER_ALREADY_EXISTS)
+        # Self-registration cannot grant privileges: the flags keep the model's defaults.
+        fields = user.model_dump(exclude=_PRIVILEGED_FIELDS)
+        hashed_password = await password_helper.hash(user.password)
+        try:
+            created = await user_db.create(user_db_model(**fields, hashed_password=hashed_password))
+        except UserAlreadyExistsError:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, ErrorCode.REGISTER_USER_ALREADY_EXISTS
+            ) from None
+        work = None
+        if after_register is not None:
+            work = BackgroundTask(background.spawn, notify_registered, created, request)
+        body = user_model.model_validate(created, from_attributes=True).model_dump(mode="json")
+        return JSONResponse(body, status.HTTP_201_CREATED, background=work)
+
+    # The body type is the application's own create model, known only now.
+    register.__annotations__["user"] = user_create_model
+    responses: dict[int | str, dict[str, Any]] = {
+        status.HTTP_400_BAD_REQUEST: error_examples(
+            "The e-mail is taken or the password was refused.",
+            REGISTER_USER_ALREADY_EXISTS=ErrorCode.REGISTER_USER_ALREADY_EXISTS,
+            REGISTER_INVALID_PASSWORD={
+                "code": ErrorCode.REGISTER_INVALID_PASSWORD,
+                "reason": "Password should be at least 12 characters",
+            },
+        )
+    }
+    router.add_api_route(
+        "/register",
+        register,
+        methods=["POST"],
+        status_code=status.HTTP_201_CREATED,
+        name="register:register",
+        response_model=user_model,
+        responses=responses,
+    )
+    return router

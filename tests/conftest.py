@@ -1,0 +1,177 @@
+"""Shared fixtures: an application wired like the seed, with cheap argon2 and recorded hooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from argon2.profiles import CHEAPEST
+from fastapi import FastAPI, Request
+
+from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, PasswordHelper, models
+from fastapi_password_reset.authentication import JWTAuthentication
+from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset.tokens import JWTResetTokenStrategy, ResetTokenStrategy
+
+SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a brand new passphrase 42"
+
+
+class User(models.BaseUser):
+    pass
+
+
+class UserCreate(models.BaseUserCreate):
+    pass
+
+
+class UserUpdate(User, models.BaseUserUpdate):
+    pass
+
+
+class UserDB(User, models.BaseUserDB):
+    pass
+
+
+@dataclass
+class Outbox:
+    """What the hooks saw: reset mails and completed resets."""
+
+    forgot: list[tuple[UserDB, str, Request]] = field(default_factory=list)
+    reset: list[tuple[UserDB, Request]] = field(default_factory=list)
+
+    def token_for(self, email: str) -> str:
+        tokens = [token for user, token, _ in self.forgot if user.email == email]
+        assert tokens, f"no reset mail for {email}"
+        return tokens[-1]
+
+
+@dataclass
+class Harness:
+    """An application, its parts, and a client on it."""
+
+    app: FastAPI
+    users: FastAPIUsers[UserDB]
+    user_db: InMemoryUserDatabase[UserDB]
+    auth: JWTAuthentication
+    strategy: ResetTokenStrategy
+    outbox: Outbox
+    client: httpx.AsyncClient
+
+    async def add_user(self, email: str = "alice@example.com", **flags: Any) -> UserDB:
+        hashed = await self.users.password_helper.hash(PASSWORD)
+        return await self.user_db.create(UserDB(email=email, hashed_password=hashed, **flags))
+
+    async def forgot(self, email: str) -> httpx.Response:
+        response = await self.client.post("/auth/forgot-password", json={"email": email})
+        await self.users.background.drain()
+        return response
+
+    async def reset(self, token: str, password: str = NEW_PASSWORD) -> httpx.Response:
+        response = await self.client.post(
+            "/auth/reset-password", json={"token": token, "password": password}
+        )
+        await self.users.background.drain()
+        return response
+
+    async def token_for(self, email: str = "alice@example.com") -> str:
+        assert (await self.forgot(email)).status_code == 202
+        return self.outbox.token_for(email)
+
+    async def password_works(self, email: str, password: str) -> bool:
+        user = await self.user_db.get_by_email(email)
+        assert user is not None
+        verified, _ = await self.users.password_helper.verify_and_update(
+            password, user.hashed_password
+        )
+        return verified
+
+    async def login(self, email: str, password: str) -> httpx.Response:
+        return await self.client.post(
+            "/auth/jwt/login", data={"username": email, "password": password}
+        )
+
+
+async def length_policy(password: str, user: models.BaseUserCreate | UserDB) -> None:
+    """The password policy of the test application: an async hook, as applications write."""
+    if len(password) < 12:
+        raise InvalidPasswordException(reason="Password should be at least 12 characters")
+    if user.email in password:
+        raise InvalidPasswordException(reason="Password should not contain the e-mail address")
+
+
+def build_app(
+    strategy: ResetTokenStrategy,
+    outbox: Outbox,
+    validate_password: Any = length_policy,
+) -> tuple[FastAPI, FastAPIUsers[UserDB], InMemoryUserDatabase[UserDB], JWTAuthentication]:
+    user_db = InMemoryUserDatabase(UserDB)
+    auth = JWTAuthentication(secret=SECRET, lifetime_seconds=3600, tokenUrl="auth/jwt/login")
+    users = FastAPIUsers(
+        user_db,
+        [auth],
+        User,
+        UserCreate,
+        UserUpdate,
+        UserDB,
+        validate_password=validate_password,
+        password_helper=PasswordHelper(CHEAPEST),
+    )
+
+    async def on_after_forgot_password(user: UserDB, token: str, request: Request) -> None:
+        outbox.forgot.append((user, token, request))
+
+    def on_after_reset_password(user: UserDB, request: Request) -> None:
+        outbox.reset.append((user, request))
+
+    app = FastAPI()
+    app.include_router(
+        users.get_reset_password_router(
+            SECRET,
+            3600,
+            on_after_forgot_password,
+            on_after_reset_password,
+            token_strategy=strategy,
+        ),
+        prefix="/auth",
+    )
+    app.include_router(users.get_register_router(), prefix="/auth")
+    app.include_router(users.get_auth_router(auth), prefix="/auth/jwt")
+
+    @app.get("/me")
+    async def me(user: UserDB = users.current_user()) -> dict[str, str]:  # noqa: B008
+        return {"email": user.email}
+
+    return app, users, user_db, auth
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["jwt"])
+def strategy(request: pytest.FixtureRequest) -> Iterator[ResetTokenStrategy]:
+    """Every token strategy the contract suite runs against."""
+    yield JWTResetTokenStrategy()
+
+
+@pytest.fixture
+async def harness(strategy: ResetTokenStrategy) -> AsyncIterator[Harness]:
+    outbox = Outbox()
+    app, users, user_db, auth = build_app(strategy, outbox)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Harness(app, users, user_db, auth, strategy, outbox, client)
+        await users.background.drain()
+
+
+@pytest.fixture
+def log_records(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    return caplog
