@@ -68,7 +68,8 @@ def build_register_router(
         work = None
         if after_register is not None:
             work = BackgroundTask(background.spawn, notify_registered, created, request)
-        body = user_model.model_validate(created, from_attributes=True).model_dump(mode="json")
+        # Only the public model's fields: a UserDB is a User too, and would bring its hash.
+        body = created.model_dump(mode="json", include=set(user_model.model_fields))
         return JSONResponse(body, status.HTTP_201_CREATED, background=work)
 
     # The body type is the application's own create model, known only now.

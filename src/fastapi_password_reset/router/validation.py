@@ -9,10 +9,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 _KEPT_FIELDS = ("type", "loc", "msg", "ctx")
+_UNPARSABLE_BODY = [{"type": "json_invalid", "loc": ["body"], "msg": "Body could not be parsed"}]
 
 
 def redact_errors(errors: Any) -> list[dict[str, Any]]:
@@ -37,5 +39,13 @@ class RedactedValidationRoute(APIRoute):
             except RequestValidationError as exc:
                 content = {"detail": redact_errors(exc.errors())}
                 return JSONResponse(status_code=422, content=jsonable_encoder(content))
+            except HTTPException as exc:
+                # FastAPI answers a body it cannot decode at all (bytes that are not UTF-8,
+                # nesting too deep for the parser) with a bare 400 raised from the parser's
+                # error. Our own 400s carry no cause; make the parser's a 422 like any other
+                # malformed body, so clients see one stable shape.
+                if exc.__cause__ is None or isinstance(exc.__cause__, HTTPException):
+                    raise
+                return JSONResponse(status_code=422, content={"detail": _UNPARSABLE_BODY})
 
         return redacting_handler
