@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
 from argon2.profiles import CHEAPEST
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
 from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, PasswordHelper, models
 from fastapi_password_reset.authentication import JWTAuthentication
@@ -109,8 +109,9 @@ def build_app(
     strategy: ResetTokenStrategy,
     outbox: Outbox,
     validate_password: Any = length_policy,
+    user_db: Any = None,
 ) -> tuple[FastAPI, FastAPIUsers[UserDB], InMemoryUserDatabase[UserDB], JWTAuthentication]:
-    user_db = InMemoryUserDatabase(UserDB)
+    user_db = user_db if user_db is not None else InMemoryUserDatabase(UserDB)
     auth = JWTAuthentication(secret=SECRET, lifetime_seconds=3600, tokenUrl="auth/jwt/login")
     users = FastAPIUsers(
         user_db,
@@ -144,7 +145,7 @@ def build_app(
     app.include_router(users.get_auth_router(auth), prefix="/auth/jwt")
 
     @app.get("/me")
-    async def me(user: UserDB = users.current_user()) -> dict[str, str]:  # noqa: B008
+    async def me(user: Annotated[UserDB, Depends(users.current_user())]) -> dict[str, str]:
         return {"email": user.email}
 
     return app, users, user_db, auth
@@ -156,9 +157,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(params=["jwt"])
-def strategy(request: pytest.FixtureRequest) -> Iterator[ResetTokenStrategy]:
+def strategy(request: pytest.FixtureRequest) -> ResetTokenStrategy:
     """Every token strategy the contract suite runs against."""
-    yield JWTResetTokenStrategy()
+    return JWTResetTokenStrategy()
 
 
 @pytest.fixture

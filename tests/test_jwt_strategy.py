@@ -66,7 +66,9 @@ def sign(claims: dict[str, Any], key: str = SECRET, **headers: Any) -> str:
     return jwt.encode(claims, key, algorithm="HS256", headers=headers or None)
 
 
-async def test_a_fresh_token_reads_as_its_user(strategy: JWTResetTokenStrategy, user: UserDB) -> None:
+async def test_a_fresh_token_reads_as_its_user(
+    strategy: JWTResetTokenStrategy, user: UserDB
+) -> None:
     """The token reads back as the user it was issued for."""
     token = await strategy.issue_token(user)
     assert token is not None
@@ -88,8 +90,8 @@ async def test_the_token_carries_sub_aud_exp_and_a_fingerprint_but_no_hash(
 
 
 def _forged(user: UserDB, fingerprint: str, clock: Clock) -> dict[str, Callable[[], str]]:
-    good = {"sub": str(user.id), "aud": "fastapi-users:reset", "exp": int(clock.now) + 60}
-    good["pfp"] = fingerprint  # type: ignore[assignment]
+    good: dict[str, Any] = {"sub": str(user.id), "aud": "fastapi-users:reset"}
+    good.update(exp=int(clock.now) + 60, pfp=fingerprint)
 
     def without(claim: str) -> str:
         return sign({k: v for k, v in good.items() if k != claim})
@@ -161,7 +163,7 @@ async def test_forged_and_malformed_tokens_read_as_nobody(
 async def test_the_forgery_table_is_right_apart_from_its_flaw(
     strategy: JWTResetTokenStrategy, user: UserDB, clock: Clock
 ) -> None:
-    """Control: the unflawed claims signed the same way are accepted, so each case tests one flaw."""
+    """Control: unflawed claims signed the same way are accepted, so each case tests one flaw."""
     genuine = await strategy.issue_token(user)
     assert genuine is not None
     good = {"sub": str(user.id), "aud": "fastapi-users:reset", "exp": int(clock.now) + 60}
@@ -181,7 +183,9 @@ async def test_a_token_expires_after_its_lifetime(
     assert await strategy.read_token(token, lookup(user)) is None
 
 
-async def test_a_password_change_kills_the_token(strategy: JWTResetTokenStrategy, user: UserDB) -> None:
+async def test_a_password_change_kills_the_token(
+    strategy: JWTResetTokenStrategy, user: UserDB
+) -> None:
     """Once the stored hash changes, the fingerprint no longer matches."""
     token = await strategy.issue_token(user)
     assert token is not None
@@ -190,7 +194,9 @@ async def test_a_password_change_kills_the_token(strategy: JWTResetTokenStrategy
     assert await strategy.consume_token(token, changed) is False
 
 
-async def test_consume_is_single_use_until_restored(strategy: JWTResetTokenStrategy, user: UserDB) -> None:
+async def test_consume_is_single_use_until_restored(
+    strategy: JWTResetTokenStrategy, user: UserDB
+) -> None:
     """Consume succeeds once; restore gives the token back for one more use."""
     token = await strategy.issue_token(user)
     assert token is not None
@@ -246,7 +252,9 @@ def test_the_lifetime_must_be_a_positive_int(lifetime: Any) -> None:
         JWTResetTokenStrategy().bind(SECRET, lifetime)
 
 
-async def test_revocation_is_refused_with_a_pointer_to_redis(strategy: JWTResetTokenStrategy) -> None:
+async def test_revocation_is_refused_with_a_pointer_to_redis(
+    strategy: JWTResetTokenStrategy,
+) -> None:
     """JWT tokens are stateless: revoke raises, naming the Redis strategy."""
     with pytest.raises(RevocationNotSupportedError, match="RedisResetTokenStrategy"):
         await strategy.revoke_token("anything")

@@ -23,7 +23,9 @@ async def test_forgot_password_answers_202_null_for_a_known_user(harness: Harnes
 
 
 @pytest.mark.parametrize("email", ["nobody@example.com", "inactive@example.com"])
-async def test_forgot_password_answers_the_same_without_a_mail(harness: Harness, email: str) -> None:
+async def test_forgot_password_answers_the_same_without_a_mail(
+    harness: Harness, email: str
+) -> None:
     """Unknown and inactive users get the same 202 null, and no hook runs."""
     await harness.add_user("inactive@example.com", is_active=False)
     response = await harness.forgot(email)
@@ -91,7 +93,9 @@ async def test_a_token_of_one_user_does_not_reset_another(harness: Harness) -> N
 
 
 @pytest.mark.parametrize("change", ["deleted", "deactivated"])
-async def test_a_token_of_a_deleted_or_deactivated_user_is_bad(harness: Harness, change: str) -> None:
+async def test_a_token_of_a_deleted_or_deactivated_user_is_bad(
+    harness: Harness, change: str
+) -> None:
     """Unknown or inactive user behind a valid token: BAD_TOKEN."""
     user = await harness.add_user()
     token = await harness.token_for()

@@ -82,12 +82,16 @@ async def test_the_seed_code_runs_with_only_its_imports_changed() -> None:
         assert registered.status_code == 201
         assert set(registered.json()) == {"id", "email", "is_active", "is_superuser", "is_verified"}
 
-        forgot = await client.post("/auth/forgot-password", json={"email": "king.arthur@camelot.bt"})
+        forgot = await client.post(
+            "/auth/forgot-password", json={"email": "king.arthur@camelot.bt"}
+        )
         assert (forgot.status_code, forgot.json()) == (202, None)
         await fastapi_users.background.drain()
         [token] = sent
 
-        reset = await client.post("/auth/reset-password", json={"token": token, "password": "excalibur"})
+        reset = await client.post(
+            "/auth/reset-password", json={"token": token, "password": "excalibur"}
+        )
         assert (reset.status_code, reset.json()) == (200, None)
         await fastapi_users.background.drain()
         assert reset_done == ["king.arthur@camelot.bt"]
@@ -101,11 +105,9 @@ async def test_the_seed_code_runs_with_only_its_imports_changed() -> None:
 
 def test_the_seeds_literal_secret_is_refused_with_a_reason() -> None:
     """get_reset_password_router("SECRET") fails at once and says why and how to fix it."""
-    from tests.conftest import UserDB, build_app  # noqa: F401 - models for the app
-
     from fastapi_password_reset import FastAPIUsers
     from fastapi_password_reset.db import InMemoryUserDatabase
-    from tests.conftest import User, UserCreate, UserUpdate
+    from tests.conftest import User, UserCreate, UserDB, UserUpdate, build_app  # noqa: F401 - models for the app
 
     users = FastAPIUsers(InMemoryUserDatabase(UserDB), [], User, UserCreate, UserUpdate, UserDB)
     with pytest.raises(InsecureSecretError, match=r"6 bytes long; at least 32 bytes") as info:
