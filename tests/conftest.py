@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import pytest
@@ -144,8 +144,12 @@ def build_app(
     app.include_router(users.get_register_router(), prefix="/auth")
     app.include_router(users.get_auth_router(auth), prefix="/auth/jwt")
 
+    # A default rather than Annotated: this module's annotations are strings, and `users`
+    # is local, so FastAPI could not evaluate an Annotated[...] naming it.
+    current_user = users.current_user()
+
     @app.get("/me")
-    async def me(user: Annotated[UserDB, Depends(users.current_user())]) -> dict[str, str]:
+    async def me(user: UserDB = Depends(current_user)) -> dict[str, str]:  # noqa: B008
         return {"email": user.email}
 
     return app, users, user_db, auth

@@ -1,0 +1,72 @@
+"""Public names: sorted, complete and importable, as the documentation shows them."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC_MODULES = [
+    "fastapi_password_reset",
+    "fastapi_password_reset.db",
+    "fastapi_password_reset.tokens",
+]
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_all_is_sorted_and_names_only_real_members(module_name: str) -> None:
+    """__all__ is sorted, and every name in it exists."""
+    module = importlib.import_module(module_name)
+    assert module.__all__ == sorted(module.__all__)
+    for name in module.__all__:
+        assert hasattr(module, name), name
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_all_lists_every_public_member(module_name: str) -> None:
+    """Every public class, function or submodule defined for users is in __all__."""
+    module = importlib.import_module(module_name)
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", getattr(value, "__name__", "")).startswith(
+            "fastapi_password_reset"
+        )
+    }
+    subpackages = {"db", "tokens", "router", "models", "fastapi_users", "exceptions", "password"}
+    internal = {
+        "authentication",
+        "jwt_claims",
+        "signing",
+        "base",
+        "memory",
+        "jwt",
+        "binding",
+        "common",
+    }
+    assert public - internal - (subpackages - {"models"}) <= set(module.__all__)
+
+
+def test_the_design_names_import_as_documented() -> None:
+    """The import lines of the documentation work."""
+    from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, models
+    from fastapi_password_reset.authentication import JWTAuthentication
+    from fastapi_password_reset.db import BaseUserDatabase, InMemoryUserDatabase
+    from fastapi_password_reset.tokens import JWTResetTokenStrategy, ResetTokenStrategy
+
+    assert all(
+        [
+            FastAPIUsers,
+            InvalidPasswordException,
+            models.BaseUser,
+            models.BaseUserCreate,
+            models.BaseUserUpdate,
+            models.BaseUserDB,
+            JWTAuthentication,
+            BaseUserDatabase,
+            InMemoryUserDatabase,
+            JWTResetTokenStrategy,
+            ResetTokenStrategy,
+        ]
+    )

@@ -1,0 +1,77 @@
+"""PasswordHelper: argon2id off the event loop, rehash on parameter change."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
+
+from fastapi_password_reset import PasswordHelper
+
+pytestmark = pytest.mark.anyio
+
+
+def test_the_default_profile_is_rfc_9106_low_memory() -> None:
+    """Real parameters unless told otherwise."""
+    assert PasswordHelper().parameters == RFC_9106_LOW_MEMORY
+
+
+class ThreadRecordingHasher:
+    """The real hasher, noting which thread each call runs on."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        self.inner = inner
+        self.threads: list[int] = []
+
+    def hash(self, password: str) -> str:
+        self.threads.append(threading.get_ident())
+        return self.inner.hash(password)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        self.threads.append(threading.get_ident())
+        return self.inner.verify(hashed, password)
+
+    def check_needs_rehash(self, hashed: str) -> bool:
+        return self.inner.check_needs_rehash(hashed)
+
+
+async def test_hash_and_verify_run_in_a_worker_thread() -> None:
+    """argon2 never runs on the event loop's thread."""
+    helper = PasswordHelper(CHEAPEST)
+    recorder = ThreadRecordingHasher(helper._hasher)
+    helper._hasher = recorder  # type: ignore[assignment]
+    hashed = await helper.hash("a long passphrase")
+    assert await helper.verify_and_update("a long passphrase", hashed) == (True, None)
+    assert len(recorder.threads) == 2
+    assert threading.get_ident() not in recorder.threads
+    assert hashed.startswith("$argon2id$")
+
+
+async def test_a_wrong_or_corrupt_hash_does_not_verify() -> None:
+    """Mismatch and garbage both answer False, never raise."""
+    helper = PasswordHelper(CHEAPEST)
+    hashed = await helper.hash("right")
+    assert await helper.verify_and_update("wrong", hashed) == (False, None)
+    assert await helper.verify_and_update("right", "not-a-hash") == (False, None)
+
+
+async def test_a_hash_under_old_parameters_is_upgraded() -> None:
+    """verify_and_update returns a new hash made with the current parameters."""
+    old = PasswordHelper(CHEAPEST)
+    new = PasswordHelper(RFC_9106_LOW_MEMORY)
+    hashed = await old.hash("passphrase")
+    verified, upgraded = await new.verify_and_update("passphrase", hashed)
+    assert verified
+    assert upgraded is not None
+    assert f"m={RFC_9106_LOW_MEMORY.memory_cost}" in upgraded
+    assert await new.verify_and_update("passphrase", upgraded) == (True, None)
+
+
+async def test_dummy_verify_spends_one_verification() -> None:
+    """The unknown-user path costs a real verify."""
+    helper = PasswordHelper(CHEAPEST)
+    await helper.dummy_verify()
+    assert helper._dummy_hash is not None
+    assert helper._dummy_hash.startswith("$argon2id$")
