@@ -1,0 +1,1 @@
+"""A small application that shows the reset flow end to end."""
