@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import fakeredis
 import httpx
 import pytest
+import redis.asyncio
 from argon2.profiles import CHEAPEST
 from fastapi import Depends, FastAPI, Request
 
 from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, PasswordHelper, models
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db import InMemoryUserDatabase
-from fastapi_password_reset.tokens import JWTResetTokenStrategy, ResetTokenStrategy
+from fastapi_password_reset.tokens import (
+    JWTResetTokenStrategy,
+    RedisResetTokenStrategy,
+    ResetTokenStrategy,
+)
+from tests.redis_servers import RedisCluster, RedisServer, temporary_directory
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -160,10 +168,61 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["jwt"])
-def strategy(request: pytest.FixtureRequest) -> ResetTokenStrategy:
-    """Every token strategy the contract suite runs against."""
-    return JWTResetTokenStrategy()
+REDIS_STORES = ["fakeredis", "redis", "redis-resp3", "redis-cluster"]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for the whole session."""
+    server = RedisServer(temporary_directory())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A real 3-node Redis Cluster for the whole session."""
+    cluster = RedisCluster(temporary_directory())
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def make_redis_client(store: str, request: pytest.FixtureRequest) -> Any:
+    """An async client on the named store; servers start on first use."""
+    if store == "fakeredis":
+        return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
+    if store == "redis-cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        return redis.asyncio.RedisCluster.from_url(cluster.url)
+    server: RedisServer = request.getfixturevalue("redis_server")
+    protocol = 3 if store == "redis-resp3" else 2
+    return redis.asyncio.Redis.from_url(server.url, protocol=protocol)
+
+
+@pytest.fixture(params=REDIS_STORES)
+async def redis_client(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """Each Redis store: fakeredis, a real server over RESP2 and RESP3, a real cluster."""
+    client = make_redis_client(request.param, request)
+    yield client
+    await client.aclose()
+
+
+def unique_prefix() -> str:
+    """Keys of one test apart from every other's, so no test needs to flush a server."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["jwt", *REDIS_STORES])
+async def strategy(request: pytest.FixtureRequest) -> AsyncIterator[ResetTokenStrategy]:
+    """Every token strategy and store the contract suite runs against."""
+    if request.param == "jwt":
+        yield JWTResetTokenStrategy()
+        return
+    client = make_redis_client(request.param, request)
+    yield RedisResetTokenStrategy(client, key_prefix=unique_prefix())
+    await client.aclose()
 
 
 @pytest.fixture

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable
 
 
-def free_port() -> int:
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(*, with_offset: int = 0) -> int:
+    """A free loopback port; with ``with_offset``, ``port + offset`` is free too.
+
+    A Redis Cluster node also listens on its port + 10000 (the cluster bus), so its port
+    must leave room for that below 65536.
+    """
+    for _ in range(200):
+        port = random.randint(20000, 65535 - with_offset)
+        if _bindable(port) and (not with_offset or _bindable(port + with_offset)):
+            return port
+    raise RuntimeError("no free loopback port found")
 
 
 def wait_until(ready: Callable[[], bool], timeout: float, what: str) -> None:

@@ -1,4 +1,11 @@
-"""Reset-token strategies: stateless JWTs or revocable single-use tokens kept in Redis."""
+"""Reset-token strategies: stateless JWTs or revocable single-use tokens kept in Redis.
+
+`RedisResetTokenStrategy` needs the ``redis`` extra
+(``pip install fastapi-password-reset[redis]``); it is imported on first use, so JWT mode
+works without redis-py installed.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from fastapi_password_reset.tokens.base import (
     ResetTokenStrategy,
@@ -10,8 +17,12 @@ from fastapi_password_reset.tokens.base import (
 )
 from fastapi_password_reset.tokens.jwt import JWTResetTokenStrategy
 
+if TYPE_CHECKING:
+    from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
+
 __all__ = [
     "JWTResetTokenStrategy",
+    "RedisResetTokenStrategy",
     "ResetTokenStrategy",
     "RevocationNotSupportedError",
     "StrategyAlreadyBoundError",
@@ -19,3 +30,16 @@ __all__ = [
     "TokenStoreUnavailableError",
     "TokenStrategyError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisResetTokenStrategy":
+        try:
+            from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise ImportError(
+                "RedisResetTokenStrategy needs redis-py: "
+                "pip install 'fastapi-password-reset[redis]'"
+            ) from exc
+        return RedisResetTokenStrategy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

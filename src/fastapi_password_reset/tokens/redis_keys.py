@@ -1,0 +1,81 @@
+"""Opaque reset tokens and the Redis keys that stand for them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from fastapi_password_reset.signing import derive_key
+
+_B64 = "[A-Za-z0-9_-]"
+_TOKEN_SHAPE = re.compile(rf"({_B64}{{22}})\.({_B64}{{43}})")
+_VALUE_SHAPE = re.compile(rf"([0-9a-f]{{32}}):({_B64}{{22}})")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """What Redis keeps for a token: whose it is and which password it was issued under."""
+
+    user_id: UUID
+    fingerprint: str
+
+    def encode(self) -> str:
+        return f"{self.user_id.hex}:{self.fingerprint}"
+
+    @classmethod
+    def decode(cls, raw: bytes | str | None) -> StoredToken | None:
+        text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
+        match = _VALUE_SHAPE.fullmatch(text) if text is not None else None
+        return cls(UUID(hex=match[1]), match[2]) if match else None
+
+
+class TokenKeys:
+    """Makes tokens and names their keys; holds no state but derived keys.
+
+    A token is ``<tag>.<random>``: 256 random bits from `secrets`, after a 128-bit keyed hash
+    of the user id (the tag). The tag reveals neither id nor e-mail without the secret, and
+    puts every key of one user in one Redis Cluster hash slot. Redis stores only a keyed
+    digest of the whole token, so a copy of the database yields no usable token and no way
+    to make one.
+    """
+
+    def __init__(self, secret_key: bytes, prefix: str) -> None:
+        self._tag_key = derive_key(secret_key, "redis-user-tag")
+        self._digest_key = derive_key(secret_key, "redis-token-digest")
+        self._prefix = prefix
+
+    def tag(self, user_id: UUID) -> str:
+        return _b64(hmac.new(self._tag_key, user_id.bytes, hashlib.sha256).digest()[:16])
+
+    def new_token(self, user_id: UUID) -> str:
+        return f"{self.tag(user_id)}.{secrets.token_urlsafe(32)}"
+
+    def digest(self, token: str) -> str:
+        mac = hmac.new(self._digest_key, token.encode("ascii"), hashlib.sha256).digest()
+        return _b64(mac[:16])
+
+    def parse(self, token: str) -> tuple[str, str] | None:
+        """(tag, digest) of a well-formed token; None for anything else, without any I/O."""
+        match = _TOKEN_SHAPE.fullmatch(token) if token.isascii() else None
+        return (match[1], self.digest(token)) if match else None
+
+    def user_prefix(self, tag: str) -> str:
+        return f"{self._prefix}:{{{tag}}}:"
+
+    def index(self, tag: str) -> str:
+        return self.user_prefix(tag) + "u"
+
+    def live(self, tag: str, digest: str) -> str:
+        return self.user_prefix(tag) + "t:" + digest
+
+    def pending(self, tag: str, digest: str) -> str:
+        return self.user_prefix(tag) + "p:" + digest

@@ -1,0 +1,236 @@
+"""RedisResetTokenStrategy on fakeredis, a real server (RESP2 and RESP3) and a real cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import uuid
+from typing import Any
+
+import pytest
+
+from fastapi_password_reset.tokens import RedisResetTokenStrategy
+from tests.conftest import SECRET, UserDB, unique_prefix
+
+pytestmark = pytest.mark.anyio
+
+LIFETIME = 600
+
+
+def make_strategy(client: Any, **options: Any) -> RedisResetTokenStrategy:
+    strategy = RedisResetTokenStrategy(client, key_prefix=unique_prefix(), **options)
+    strategy.bind(SECRET, LIFETIME)
+    return strategy
+
+
+def make_user(hashed_password: str = "$argon2id$v=19$m=8,t=1,p=1$one") -> UserDB:
+    return UserDB(email=f"{uuid.uuid4().hex[:8]}@example.com", hashed_password=hashed_password)
+
+
+def lookup(*users: UserDB) -> Any:
+    async def get(user_id: uuid.UUID) -> UserDB | None:
+        return next((u for u in users if u.id == user_id), None)
+
+    return get
+
+
+async def all_keys(client: Any, prefix: str) -> list[str]:
+    found: list[str] = []
+    scanned = client.scan_iter(match=f"{prefix}:*", count=1000)
+    async for key in scanned:
+        found.append(key.decode() if isinstance(key, bytes) else key)
+    return sorted(found)
+
+
+async def issued(strategy: RedisResetTokenStrategy, user: UserDB) -> str:
+    token = await strategy.issue_token(user)
+    assert token is not None
+    return token
+
+
+async def test_tokens_are_random_urlsafe_and_reveal_nothing(redis_client: Any) -> None:
+    """At least 256 random bits, URL-safe, at most 100 characters, no id or e-mail inside."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    tokens = {await issued(strategy, user) for _ in range(5)}
+    assert len(tokens) == 5
+    for token in tokens:
+        assert len(token) <= 100
+        assert all(c.isalnum() or c in "-_." for c in token)
+        random_part = token.split(".")[1]
+        assert len(random_part) * 6 >= 256
+        assert str(user.id) not in token and user.id.hex not in token
+        assert user.email.split("@")[0] not in token
+
+
+async def test_every_key_lives_the_lifetime_and_holds_no_token(redis_client: Any) -> None:
+    """PTTL of every key is the lifetime; no key name or value contains a token."""
+    strategy = make_strategy(redis_client)
+    users = [make_user() for _ in range(3)]
+    tokens = [await issued(strategy, user) for user in users for _ in range(2)]
+    keys = await all_keys(redis_client, strategy.key_prefix)
+    assert len(keys) == 3 * 2 + 3  # two tokens and one index per user
+    for key in keys:
+        ttl_ms = await redis_client.pttl(key)
+        assert LIFETIME * 1000 - 5000 < ttl_ms <= LIFETIME * 1000, key
+        kind = await redis_client.type(key)
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        if kind == "string":
+            raw = await redis_client.get(key)
+            contents = [raw]
+        else:
+            assert kind == "zset"
+            contents = await redis_client.zrange(key, 0, -1)
+        text = key + " ".join(c.decode() if isinstance(c, bytes) else str(c) for c in contents)
+        for token in tokens:
+            assert token not in text
+            assert token.split(".")[1] not in text
+
+
+async def test_read_consume_and_restore(redis_client: Any) -> None:
+    """Read does not use up; consume is single use; restore keeps the remaining lifetime."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    token = await issued(strategy, user)
+    assert await strategy.read_token(token, lookup(user)) == user
+    assert await strategy.read_token(token, lookup(user)) == user
+    assert await strategy.consume_token(token, user) is True
+    assert await strategy.consume_token(token, user) is False
+    assert await strategy.read_token(token, lookup(user)) is None
+    await asyncio.sleep(0.05)
+    await strategy.restore_token(token, user)
+    assert await strategy.read_token(token, lookup(user)) == user
+    tag, digest = strategy.keys.parse(token) or ("", "")
+    remaining = await redis_client.pttl(strategy.keys.live(tag, digest))
+    assert 0 < remaining < LIFETIME * 1000 - 40
+    assert await strategy.consume_token(token, user) is True
+
+
+async def test_a_password_changed_elsewhere_kills_the_token(redis_client: Any) -> None:
+    """The stored fingerprint must match the current hash, even without a revocation."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    token = await issued(strategy, user)
+    changed = user.model_copy(update={"hashed_password": "$argon2id$v=19$m=8,t=1,p=1$two"})
+    assert await strategy.read_token(token, lookup(changed)) is None
+    assert await strategy.consume_token(token, changed) is False
+
+
+async def test_revoke_token_reports_whether_it_was_outstanding(redis_client: Any) -> None:
+    """True once, then False; the index loses the entry."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    token, other = await issued(strategy, user), await issued(strategy, user)
+    assert await strategy.revoke_token(token) is True
+    assert await strategy.revoke_token(token) is False
+    assert await strategy.revoke_token("not a token") is False
+    assert await strategy.read_token(token, lookup(user)) is None
+    assert await strategy.read_token(other, lookup(user)) == user
+    index = strategy.keys.index(strategy.keys.tag(user.id))
+    assert await redis_client.zcard(index) == 1
+
+
+async def test_revoke_user_tokens_counts_and_removes_every_key(redis_client: Any) -> None:
+    """Returns how many were live; leaves no key of that user; others untouched."""
+    strategy = make_strategy(redis_client)
+    alice, bob = make_user(), make_user()
+    alice_tokens = [await issued(strategy, alice) for _ in range(3)]
+    bob_token = await issued(strategy, bob)
+    assert await strategy.revoke_user_tokens(alice.id) == 3
+    assert await strategy.revoke_user_tokens(alice.id) == 0
+    for token in alice_tokens:
+        assert await strategy.read_token(token, lookup(alice)) is None
+    assert await strategy.read_token(bob_token, lookup(bob)) == bob
+    alice_prefix = strategy.keys.user_prefix(strategy.keys.tag(alice.id))
+    assert [
+        k for k in await all_keys(redis_client, strategy.key_prefix) if k.startswith(alice_prefix)
+    ] == []
+
+
+async def test_at_most_max_tokens_per_user_stay_live(redis_client: Any) -> None:
+    """The oldest tokens are revoked beyond the limit."""
+    strategy = make_strategy(redis_client, max_tokens_per_user=3)
+    user = make_user()
+    tokens = [await issued(strategy, user) for _ in range(5)]
+    live = [t for t in tokens if await strategy.read_token(t, lookup(user)) is not None]
+    assert live == tokens[2:]
+    assert len(await all_keys(redis_client, strategy.key_prefix)) == 3 + 1
+
+
+async def test_min_interval_throttles_issuing(redis_client: Any) -> None:
+    """A second issue within the interval gives None; after it, a token again."""
+    strategy = make_strategy(redis_client, min_interval_seconds=0.3)
+    user, other = make_user(), make_user()
+    assert await strategy.issue_token(user) is not None
+    assert await strategy.issue_token(user) is None
+    assert await strategy.issue_token(other) is not None
+    await asyncio.sleep(0.35)
+    assert await strategy.issue_token(user) is not None
+
+
+async def test_scripts_are_reloaded_after_script_flush(redis_client: Any) -> None:
+    """SCRIPT FLUSH mid-run: every script is loaded again on NOSCRIPT and works."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    first = await issued(strategy, user)
+    await redis_client.script_flush()
+    second = await issued(strategy, user)
+    assert await strategy.consume_token(first, user) is True
+    await redis_client.script_flush()
+    assert await strategy.revoke_token(second) is True
+    await redis_client.script_flush()
+    assert await strategy.revoke_user_tokens(user.id) == 0
+
+
+async def test_well_shaped_forgeries_and_foreign_tags_read_as_nobody(redis_client: Any) -> None:
+    """Random content in the right shape, another user's tag, binary and huge values: None."""
+    strategy = make_strategy(redis_client)
+    alice, bob = make_user(), make_user()
+    alice_token = await issued(strategy, alice)
+    bob_token = await issued(strategy, bob)
+    alice_tag, bob_tag = alice_token.split(".")[0], bob_token.split(".")[0]
+    forgeries = [
+        f"{alice_tag}.{secrets.token_urlsafe(32)}",
+        f"{bob_tag}.{alice_token.split('.')[1]}",
+        f"{secrets.token_urlsafe(16)}.{secrets.token_urlsafe(32)}",
+        alice_token.upper(),
+        alice_token + "A",
+        alice_token[:-1],
+        alice_token.replace(".", ":"),
+        alice_token + "\n",
+        "\x00" * 66,
+        "é" * 66,
+        "A" * 10_000,
+        "",
+    ]
+    for forged in forgeries:
+        assert await strategy.read_token(forged, lookup(alice, bob)) is None, forged
+        assert await strategy.consume_token(forged, alice) is False, forged
+        assert await strategy.consume_token(forged, bob) is False, forged
+    assert await strategy.read_token(alice_token, lookup(alice, bob)) == alice
+    assert await strategy.consume_token(bob_token, alice) is False
+    assert await strategy.read_token(bob_token, lookup(alice, bob)) == bob
+
+
+async def test_a_thousand_tokens_race_fifty_workers_and_each_goes_once(redis_client: Any) -> None:
+    """1,000 tokens, 50 concurrent workers, every token tried by several: each used once."""
+    strategy = make_strategy(redis_client)
+    users = [make_user() for _ in range(200)]
+    tokens = [(await issued(strategy, user), user) for user in users for _ in range(5)]
+    attempts = [pair for pair in tokens for _ in range(3)]
+    random.Random(7).shuffle(attempts)
+    queue: asyncio.Queue[tuple[str, UserDB]] = asyncio.Queue()
+    for attempt in attempts:
+        queue.put_nowait(attempt)
+    wins: dict[str, int] = {}
+
+    async def worker() -> None:
+        while not queue.empty():
+            token, user = queue.get_nowait()
+            if await strategy.consume_token(token, user):
+                wins[token] = wins.get(token, 0) + 1
+
+    await asyncio.gather(*(worker() for _ in range(50)))
+    assert len(wins) == 1000
+    assert set(wins.values()) == {1}
