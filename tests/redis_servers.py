@@ -29,10 +29,11 @@ def redis_binary(name: str) -> str:
 class RedisServer:
     """One redis-server process that can be stopped and started again on the same port."""
 
-    def __init__(self, directory: Path, *, cluster: bool = False) -> None:
+    def __init__(self, directory: Path, *, cluster: bool = False, persistent: bool = False) -> None:
         self.port = free_port(with_offset=10000 if cluster else 0)
         self.directory = directory
         self.cluster = cluster
+        self.persistent = persistent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -45,7 +46,8 @@ class RedisServer:
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes" if self.persistent else "no",
+            "--appendfsync", "always",
             "--dir", str(self.directory),
         ]  # fmt: skip
         if self.cluster:
