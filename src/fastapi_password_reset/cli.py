@@ -8,9 +8,9 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
-SECRET_ENV = "FASTAPI_PASSWORD_RESET_SECRET"
+SECRET_ENV = "FASTAPI_PASSWORD_RESET_SECRET"  # noqa: S105 - a variable name
 
 
 class CommandError(Exception):
@@ -66,7 +66,11 @@ async def _revoke(arguments: argparse.Namespace) -> int:
     secret = os.environ.get(arguments.secret_env)
     if not secret:
         raise CommandError(f"set ${arguments.secret_env} to the application's reset secret")
-    options = {"retry": Retry(NoBackoff(), 1), "socket_connect_timeout": 5, "socket_timeout": 10}
+    options: dict[str, Any] = {
+        "retry": Retry(NoBackoff(), 1),
+        "socket_connect_timeout": 5,
+        "socket_timeout": 10,
+    }
     try:
         client: Redis | RedisCluster = (
             RedisCluster.from_url(arguments.redis_url, **options)
