@@ -14,7 +14,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     os.environ.setdefault("DEMO_PUBLIC_URL", f"http://{args.host}:{args.port}")
-    print(f"Demo on http://{args.host}:{args.port}/docs — reset mails appear below.", flush=True)
+    from demo.app import token_store
+
+    print(f"Demo on http://{args.host}:{args.port}/docs (reset tokens: {token_store}).")
+    print("Reset mails appear below.", flush=True)
     uvicorn.run("demo.app:app", host=args.host, port=args.port)
 
 

@@ -2,6 +2,9 @@
 
 Mail goes to an outbox printed on the console, standing in for an e-mail service. The secret
 comes from ``DEMO_SECRET``, or is made fresh at each start (tokens then die with the process).
+
+Reset tokens are kept in Redis: an in-process one (fakeredis) unless ``REDIS_URL`` names a
+real server. ``DEMO_TOKENS=jwt`` switches to stateless JWT tokens instead.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from fastapi.responses import RedirectResponse
 from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, models
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset.tokens import (
+    JWTResetTokenStrategy,
+    RedisResetTokenStrategy,
+    ResetTokenStrategy,
+)
 
 SECRET = os.environ.get("DEMO_SECRET") or secrets.token_urlsafe(32)
 PUBLIC_URL = os.environ.get("DEMO_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -59,6 +67,21 @@ def on_after_reset_password(user: UserDB, request: Request) -> None:
     print(f"--- OUTBOX: mail to {user.email}: your password was changed ---", flush=True)
 
 
+def make_token_strategy() -> tuple[ResetTokenStrategy, str]:
+    """The strategy the environment asks for, and a line saying which it is."""
+    if os.environ.get("DEMO_TOKENS") == "jwt":
+        return JWTResetTokenStrategy(), "stateless JWT tokens"
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        from redis.asyncio import Redis
+
+        return RedisResetTokenStrategy(Redis.from_url(redis_url)), f"Redis at {redis_url}"
+    import fakeredis
+
+    return RedisResetTokenStrategy(fakeredis.FakeAsyncRedis()), "an in-process Redis"
+
+
+token_strategy, token_store = make_token_strategy()
 user_db = InMemoryUserDatabase(UserDB)
 jwt_authentication = JWTAuthentication(
     secret=SECRET, lifetime_seconds=3600, tokenUrl="auth/jwt/login"
@@ -74,7 +97,10 @@ fastapi_users = FastAPIUsers(
 )
 current_active_user = fastapi_users.current_user(active=True)
 
-app = FastAPI(title="fastapi-password-reset demo")
+app = FastAPI(
+    title="fastapi-password-reset demo",
+    description=f"Reset tokens: {token_store}. Reset mails appear on the server's console.",
+)
 app.include_router(fastapi_users.get_register_router(), prefix="/auth", tags=["auth"])
 app.include_router(
     fastapi_users.get_auth_router(jwt_authentication), prefix="/auth/jwt", tags=["auth"]
@@ -82,8 +108,10 @@ app.include_router(
 app.include_router(
     fastapi_users.get_reset_password_router(
         SECRET,
-        after_forgot_password=on_after_forgot_password,
-        after_reset_password=on_after_reset_password,
+        3600,
+        on_after_forgot_password,
+        on_after_reset_password,
+        token_strategy=token_strategy,
     ),
     prefix="/auth",
     tags=["auth"],

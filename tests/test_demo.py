@@ -19,11 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class DemoServer:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, settings: dict[str, str]) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.output: list[str] = []
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.mode = ""
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DEMO_TOKENS")}
+        env.update(settings, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "demo", "--port", str(port)],
             cwd=ROOT,
@@ -53,9 +55,16 @@ class DemoServer:
         return str(found[-1]) if found else ""
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoServer]:
-    server = DemoServer(free_port())
+@pytest.fixture(scope="module", params=["embedded-redis", "redis-url", "jwt"])
+def demo(request: pytest.FixtureRequest) -> Iterator[DemoServer]:
+    """The demo as `make demo` starts it, in each of its token modes."""
+    settings: dict[str, str] = {}
+    if request.param == "redis-url":
+        settings["REDIS_URL"] = request.getfixturevalue("redis_server").url
+    elif request.param == "jwt":
+        settings["DEMO_TOKENS"] = "jwt"
+    server = DemoServer(free_port(), settings)
+    server.mode = request.param
     try:
         wait_until(lambda: port_open(server.port), 30, "the demo server")
         yield server
@@ -68,8 +77,17 @@ def test_the_demo_serves_its_api_docs(demo: DemoServer) -> None:
     home = httpx.get(demo.url + "/", follow_redirects=True)
     assert home.status_code == 200
     assert "swagger" in home.text.lower()
-    paths = httpx.get(demo.url + "/openapi.json").json()["paths"]
-    assert {"/auth/forgot-password", "/auth/reset-password", "/auth/register"} <= set(paths)
+    schema = httpx.get(demo.url + "/openapi.json").json()
+    assert {"/auth/forgot-password", "/auth/reset-password", "/auth/register"} <= set(
+        schema["paths"]
+    )
+    expected_store = {
+        "embedded-redis": "an in-process Redis",
+        "redis-url": "Redis at redis://",
+        "jwt": "stateless JWT tokens",
+    }
+    assert expected_store[demo.mode] in schema["info"]["description"]
+    assert expected_store[demo.mode] in "".join(demo.output)
 
 
 def test_a_person_can_reset_a_password_through_the_demo(demo: DemoServer) -> None:
@@ -81,6 +99,7 @@ def test_a_person_can_reset_a_password_through_the_demo(demo: DemoServer) -> Non
         assert client.post("/auth/forgot-password", json={"email": email}).status_code == 202
         wait_until(lambda: bool(demo.mail_token(email)), 10, "the reset mail")
         token = demo.mail_token(email)
+        assert token.count(".") == (2 if demo.mode == "jwt" else 1)
         reset = client.post(
             "/auth/reset-password", json={"token": token, "password": "second pass"}
         )
