@@ -8,10 +8,19 @@ import secrets
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from fastapi_password_reset.tokens import RedisResetTokenStrategy
-from tests.conftest import SECRET, UserDB, unique_prefix
+from tests.conftest import (
+    NEW_PASSWORD,
+    PASSWORD,
+    SECRET,
+    Outbox,
+    UserDB,
+    build_app,
+    unique_prefix,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -234,3 +243,55 @@ async def test_a_thousand_tokens_race_fifty_workers_and_each_goes_once(redis_cli
     await asyncio.gather(*(worker() for _ in range(50)))
     assert len(wins) == 1000
     assert set(wins.values()) == {1}
+
+
+async def test_through_the_routes_a_reset_leaves_no_key_and_throttling_keeps_202(
+    redis_client: Any,
+) -> None:
+    """Throttled forgot-password still answers 202 (no second mail); a reset revokes every key."""
+    strategy = make_strategy_unbound(redis_client, min_interval_seconds=60)
+    outbox = Outbox()
+    app, users, user_db, _ = build_app(strategy, outbox)
+    hashed = await users.password_helper.hash(PASSWORD)
+    await user_db.create(UserDB(email="alice@example.com", hashed_password=hashed))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answers = []
+        for _ in range(3):
+            answers.append(
+                await client.post("/auth/forgot-password", json={"email": "alice@example.com"})
+            )
+            await users.background.drain()
+        assert [(a.status_code, a.content) for a in answers] == [(202, b"null")] * 3
+        assert len(outbox.forgot) == 1
+        assert len(await all_keys(redis_client, strategy.key_prefix)) == 2
+
+        token = outbox.token_for("alice@example.com")
+        reset = await client.post(
+            "/auth/reset-password", json={"token": token, "password": NEW_PASSWORD}
+        )
+        await users.background.drain()
+        assert reset.status_code == 200
+        assert await all_keys(redis_client, strategy.key_prefix) == []
+
+
+def make_strategy_unbound(client: Any, **options: Any) -> RedisResetTokenStrategy:
+    return RedisResetTokenStrategy(client, key_prefix=unique_prefix(), **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"max_tokens_per_user": 0}, ValueError),
+        ({"max_tokens_per_user": 2.5}, TypeError),
+        ({"min_interval_seconds": -1}, ValueError),
+        ({"key_prefix": ""}, ValueError),
+        ({"key_prefix": "a{b}"}, ValueError),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, Any], error: type[Exception]) -> None:
+    """Limits and prefixes that cannot work are refused at construction."""
+    import fakeredis
+
+    with pytest.raises(error):
+        RedisResetTokenStrategy(fakeredis.FakeAsyncRedis(), **options)
