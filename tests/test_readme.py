@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from argon2.profiles import CHEAPEST
+from fastapi import FastAPI
 
 from fastapi_password_reset import PasswordHelper
 from tests.conftest import SECRET
+from tests.redis_servers import RedisServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -25,7 +27,7 @@ async def test_the_quickstart_runs_and_serves_the_reset_flow(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Exec the quickstart, then register, forgot, reset and log in against its app."""
-    [quickstart] = python_blocks(README.read_text())
+    quickstart = python_blocks(README.read_text())[0]
     monkeypatch.setenv("SECRET", SECRET)
     namespace: dict[str, Any] = {"__name__": "readme_quickstart"}
     exec(compile(quickstart, str(README), "exec"), namespace)  # noqa: S102 - our own README
@@ -62,3 +64,50 @@ def test_the_readme_names_both_make_targets() -> None:
     text = README.read_text()
     assert "make demo" in text
     assert "make test" in text
+
+
+@pytest.mark.anyio
+async def test_the_redis_and_revocation_samples_run(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    redis_server: RedisServer,
+) -> None:
+    """The Redis router and the revocation code of the README, against a real redis-server."""
+    quickstart, redis_sample, revocation_sample = python_blocks(README.read_text())
+    monkeypatch.setenv("SECRET", SECRET)
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    namespace: dict[str, Any] = {"__name__": "readme_redis"}
+    exec(compile(quickstart, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    users = namespace["fastapi_users"]
+    users.password_helper = PasswordHelper(CHEAPEST)
+    tokens: list[str] = []
+    namespace["on_after_forgot_password"] = lambda user, token, request: tokens.append(token)
+    # The Redis sample replaces the quickstart's reset router on a fresh application.
+    namespace["app"] = app = FastAPI()
+    app.include_router(users.get_register_router(), prefix="/auth")
+    exec(compile(redis_sample, str(README), "exec"), namespace)  # noqa: S102
+    exec(compile(revocation_sample, str(README), "exec"), namespace)  # noqa: S102
+    reset_tokens = namespace["reset_tokens"]
+    transport = httpx.ASGITransport(app=app)
+    email = "redis.reader@example.com"
+    async with httpx.AsyncClient(transport=transport, base_url="http://readme") as client:
+
+        async def forgot() -> None:
+            await client.post("/auth/forgot-password", json={"email": email})
+            await users.background.drain()
+
+        await client.post("/auth/register", json={"email": email, "password": "first pass"})
+        await forgot()
+        assert tokens[0].count(".") == 1
+        reset = await client.post(
+            "/auth/reset-password", json={"token": tokens[0], "password": "second pass"}
+        )
+        assert reset.status_code == 200
+        await users.background.drain()
+        await forgot()
+        await forgot()  # within min_interval_seconds: no second token
+        assert len(tokens) == 2
+    user = await namespace["user_db"].get_by_email(email)
+    await namespace["lock_account"](user, tokens[1])
+    assert "revoked 1 tokens; the given one was outstanding: False" in capsys.readouterr().out
+    await reset_tokens.redis.aclose()
