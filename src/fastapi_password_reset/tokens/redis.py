@@ -63,7 +63,7 @@ class RedisResetTokenStrategy:
         if not key_prefix or "{" in key_prefix or "}" in key_prefix:
             raise ValueError("key_prefix must be non-empty and contain no braces")
         self.redis = redis
-        self.key_prefix = key_prefix
+        self._key_prefix = key_prefix
         self.max_tokens_per_user = max_tokens_per_user
         self.min_interval_seconds = min_interval_seconds
         self._settings = BindOnce(type(self).__name__)
@@ -75,7 +75,12 @@ class RedisResetTokenStrategy:
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None:
         self._settings.bind(secret, lifetime_seconds)
-        self._keys = TokenKeys(self._settings.binding.key, self.key_prefix)
+        self._keys = TokenKeys(self._settings.binding.key, self._key_prefix)
+
+    @property
+    def key_prefix(self) -> str:
+        """The first part of every key this strategy writes."""
+        return self._key_prefix
 
     @property
     def keys(self) -> TokenKeys:
