@@ -36,7 +36,7 @@ def __getattr__(name: str) -> Any:
     if name == "RedisResetTokenStrategy":
         try:
             from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
-        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        except ImportError as exc:
             raise ImportError(
                 "RedisResetTokenStrategy needs redis-py: "
                 "pip install 'fastapi-password-reset[redis]'"
