@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import traceback
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -43,6 +43,25 @@ def redacted_traceback(exc: BaseException, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "[redacted]")
     return text
+
+
+async def call_hook_logged(
+    name: str, hook: Hook, secrets: Sequence[str], user: Any, *args: Any
+) -> None:
+    """Run ``hook(user, *args)`` after a response: a failure is logged, never raised.
+
+    The log names the hook and the user id; the given secrets and the user's password hash
+    are blanked out of the traceback.
+    """
+    try:
+        await call_hook(hook, user, *args)
+    except Exception as exc:
+        logger.error(
+            "%s failed for user %s:\n%s",
+            name,
+            user.id,
+            redacted_traceback(exc, [*secrets, user.hashed_password]),
+        )
 
 
 class BackgroundWork:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -14,10 +13,9 @@ from fastapi_password_reset.exceptions import InvalidPasswordException, UserAlre
 from fastapi_password_reset.models import BaseUser, BaseUserCreate
 from fastapi_password_reset.password import PasswordHelper
 from fastapi_password_reset.router.common import ErrorCode, error_examples
-from fastapi_password_reset.router.hooks import BackgroundWork, Hook, call_hook, redacted_traceback
+from fastapi_password_reset.router.hooks import BackgroundWork, Hook, call_hook, call_hook_logged
 from fastapi_password_reset.router.validation import RedactedValidationRoute
 
-logger = logging.getLogger("fastapi_password_reset")
 
 _PRIVILEGED_FIELDS = {"password", "is_active", "is_superuser", "is_verified"}
 
@@ -35,17 +33,6 @@ def build_register_router(
 ) -> APIRouter:
     """Create an account; ``after_register(user, request)`` runs after the answer."""
     router = APIRouter(route_class=RedactedValidationRoute)
-
-    async def notify_registered(user: UD, request: Request) -> None:
-        assert after_register is not None
-        try:
-            await call_hook(after_register, user, request)
-        except Exception as exc:
-            logger.error(
-                "after_register failed for user %s:\n%s",
-                user.id,
-                redacted_traceback(exc, [user.hashed_password]),
-            )
 
     async def register(request: Request, user: BaseUserCreate) -> Response:
         if validate_password is not None:
@@ -67,7 +54,15 @@ def build_register_router(
             ) from None
         work = None
         if after_register is not None:
-            work = BackgroundTask(background.spawn, notify_registered, created, request)
+            work = BackgroundTask(
+                background.spawn,
+                call_hook_logged,
+                "after_register",
+                after_register,
+                (),
+                created,
+                request,
+            )
         # Only the public model's fields: a UserDB is a User too, and would bring its hash.
         body = created.model_dump(mode="json", include=set(user_model.model_fields))
         return JSONResponse(body, status.HTTP_201_CREATED, background=work)

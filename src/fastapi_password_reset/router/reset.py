@@ -17,7 +17,13 @@ from fastapi_password_reset.exceptions import InvalidPasswordException
 from fastapi_password_reset.models import MAX_TOKEN_LENGTH, Email, Password
 from fastapi_password_reset.password import PasswordHelper
 from fastapi_password_reset.router.common import ErrorCode, error_examples
-from fastapi_password_reset.router.hooks import BackgroundWork, Hook, call_hook, redacted_traceback
+from fastapi_password_reset.router.hooks import (
+    BackgroundWork,
+    Hook,
+    call_hook,
+    call_hook_logged,
+    redacted_traceback,
+)
 from fastapi_password_reset.router.validation import RedactedValidationRoute
 from fastapi_password_reset.tokens.base import ResetTokenStrategy, TokenStoreUnavailableError
 
@@ -106,27 +112,9 @@ def build_reset_password_router(
                 redacted_traceback(exc, [user.hashed_password]),
             )
             return
-        if token is None or after_forgot_password is None:
-            return
-        try:
-            await call_hook(after_forgot_password, user, token, request)
-        except Exception as exc:
-            logger.error(
-                "after_forgot_password failed for user %s:\n%s",
-                user.id,
-                redacted_traceback(exc, [token, user.hashed_password]),
-            )
-
-    async def notify_reset(user: UD, request: Request) -> None:
-        assert after_reset_password is not None
-        try:
-            await call_hook(after_reset_password, user, request)
-        except Exception as exc:
-            logger.error(
-                "after_reset_password failed for user %s:\n%s",
-                user.id,
-                redacted_traceback(exc, [user.hashed_password]),
-            )
+        if token is not None and after_forgot_password is not None:
+            hook = after_forgot_password
+            await call_hook_logged("after_forgot_password", hook, [token], user, token, request)
 
     @router.post(
         "/forgot-password",
@@ -179,7 +167,15 @@ def build_reset_password_router(
             logger.error("reset-password: could not revoke other tokens of user %s", user.id)
         work = None
         if after_reset_password is not None:
-            work = BackgroundTask(background.spawn, notify_reset, updated, request)
+            work = BackgroundTask(
+                background.spawn,
+                call_hook_logged,
+                "after_reset_password",
+                after_reset_password,
+                (),
+                updated,
+                request,
+            )
         return _null_response(status.HTTP_200_OK, work)
 
     async def _store_or_give_back(user: UD, new_hash: str, token: str) -> UD:
