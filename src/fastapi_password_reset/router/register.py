@@ -16,7 +16,6 @@ from fastapi_password_reset.router.common import ErrorCode, error_examples
 from fastapi_password_reset.router.hooks import BackgroundWork, Hook, call_hook, call_hook_logged
 from fastapi_password_reset.router.validation import RedactedValidationRoute
 
-
 _PRIVILEGED_FIELDS = {"password", "is_active", "is_superuser", "is_verified"}
 
 
