@@ -1,4 +1,4 @@
-"""Real redis-server processes for the tests: one single server and one 3-node cluster.
+"""Real redis-server processes for the tests and benchmarks: single servers and clusters.
 
 They run on free loopback ports, keep nothing on disk beyond a temporary directory, and are
 stopped when the test session ends. A missing redis-server binary fails the run: the
@@ -12,15 +12,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from tests.servers import free_port, port_open, wait_until
 
 
 def redis_binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(
+        raise RuntimeError(
             f"{name} is not installed; `make test` installs it (apt-get install redis-server)"
         )
     return path
