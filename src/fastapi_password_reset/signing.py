@@ -11,6 +11,8 @@ from pydantic import SecretStr
 from fastapi_password_reset.exceptions import InsecureSecretError
 
 MIN_SECRET_BYTES = 32
+# The sub-key under which reset tokens, of either strategy, fingerprint the password hash.
+RESET_FINGERPRINT_PURPOSE = "reset-password-fingerprint"
 
 Secret = str | SecretStr
 

@@ -10,6 +10,7 @@ from pydantic import UUID4
 
 from fastapi_password_reset import jwt_claims
 from fastapi_password_reset.signing import (
+    RESET_FINGERPRINT_PURPOSE,
     Secret,
     derive_key,
     fingerprints_match,
@@ -47,6 +48,7 @@ class JWTResetTokenStrategy:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._settings = BindOnce(type(self).__name__)
+        self._fingerprint_key = b""
         # Reservations taken by consume_token, each until its token's expiry, and the same
         # ordered by expiry so that expired ones are dropped without scanning them all.
         self._reserved: dict[_Reservation, float] = {}
@@ -54,10 +56,10 @@ class JWTResetTokenStrategy:
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None:
         self._settings.bind(secret, lifetime_seconds)
+        self._fingerprint_key = derive_key(self._settings.binding.key, RESET_FINGERPRINT_PURPOSE)
 
     def _fingerprint(self, user: UserRecord) -> str:
-        key = derive_key(self._settings.binding.key, "reset-password-fingerprint")
-        return password_fingerprint(key, user.hashed_password)
+        return password_fingerprint(self._fingerprint_key, user.hashed_password)
 
     def _decode(self, token: str) -> jwt_claims.Claims | None:
         return jwt_claims.decode(

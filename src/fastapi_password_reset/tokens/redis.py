@@ -10,7 +10,12 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis, RedisCluster
 from redis.commands.core import AsyncScript
 
-from fastapi_password_reset.signing import Secret, derive_key, password_fingerprint
+from fastapi_password_reset.signing import (
+    RESET_FINGERPRINT_PURPOSE,
+    Secret,
+    derive_key,
+    password_fingerprint,
+)
 from fastapi_password_reset.tokens import redis_scripts
 from fastapi_password_reset.tokens.base import TokenStoreUnavailableError, U, UserRecord
 from fastapi_password_reset.tokens.binding import BindOnce
@@ -72,10 +77,12 @@ class RedisResetTokenStrategy:
         self._revoke_user = redis.register_script(redis_scripts.REVOKE_USER_TOKENS)
         self._revoke_one = redis.register_script(redis_scripts.REVOKE_TOKEN)
         self._keys: TokenKeys | None = None
+        self._fingerprint_key = b""
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None:
         self._settings.bind(secret, lifetime_seconds)
         self._keys = TokenKeys(self._settings.binding.key, self._key_prefix)
+        self._fingerprint_key = derive_key(self._settings.binding.key, RESET_FINGERPRINT_PURPOSE)
 
     @property
     def key_prefix(self) -> str:
@@ -90,8 +97,9 @@ class RedisResetTokenStrategy:
         return self._keys
 
     def _stored(self, user: UserRecord) -> StoredToken:
-        key = derive_key(self._settings.binding.key, "reset-password-fingerprint")
-        return StoredToken(user.id, password_fingerprint(key, user.hashed_password))
+        return StoredToken(
+            user.id, password_fingerprint(self._fingerprint_key, user.hashed_password)
+        )
 
     async def _call(self, operation: Awaitable[Any]) -> Any:
         try:
