@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit redis-server clean
+BENCH_VENV := .venv-bench
+FASTAPI_USERS_VENV := .venv-fastapi-users
+FASTAPI_USERS_VERSION := 15.0.5
+
+.PHONY: install demo test lint typecheck unit redis-server wrk bench bench-quick clean
 
 install: $(INSTALLED)
 
@@ -27,6 +31,36 @@ redis-server:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server could not be installed"; exit 1; }
 
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+
+$(BENCH_VENV)/.installed: pyproject.toml $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	mkdir -p $(BENCH_VENV) && touch $@
+
+# fastapi-users pins email-validator<2.4, which this project's stack does not: it gets a
+# virtual environment of its own, with the same FastAPI, uvicorn and argon2-cffi.
+$(FASTAPI_USERS_VENV)/.installed: $(INSTALLED)
+	$(PYTHON) -m venv $(FASTAPI_USERS_VENV)
+	$(FASTAPI_USERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FASTAPI_USERS_VENV)/bin/python -m pip install --quiet \
+		"fastapi-users==$(FASTAPI_USERS_VERSION)" \
+		"fastapi==$$($(BIN)/python -c 'import fastapi; print(fastapi.__version__)')" \
+		"uvicorn==$$($(BIN)/python -c 'import uvicorn; print(uvicorn.__version__)')" \
+		"argon2-cffi==$$($(BIN)/python -c 'from importlib.metadata import version; print(version("argon2-cffi"))')"
+	touch $@
+
+BENCH_DEPS := $(BENCH_VENV)/.installed $(FASTAPI_USERS_VENV)/.installed redis-server wrk
+
+bench: $(BENCH_DEPS)
+	$(BIN)/python -m benchmarks.run --fastapi-users-python $(FASTAPI_USERS_VENV)/bin/python
+
+bench-quick: $(BENCH_DEPS)
+	$(BIN)/python -m benchmarks.run --fastapi-users-python $(FASTAPI_USERS_VENV)/bin/python --quick
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,4 +74,4 @@ unit: $(INSTALLED) redis-server
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(FASTAPI_USERS_VENV) .mypy_cache .ruff_cache .pytest_cache

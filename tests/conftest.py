@@ -189,22 +189,28 @@ def redis_cluster() -> Iterator[RedisCluster]:
     cluster.stop()
 
 
-def make_redis_client(store: str, request: pytest.FixtureRequest) -> Any:
+def make_redis_client(store: str, request: pytest.FixtureRequest, **options: Any) -> Any:
     """An async client on the named store; servers start on first use."""
     if store == "fakeredis":
-        return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
+        return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), **options)
     if store == "redis-cluster":
         cluster: RedisCluster = request.getfixturevalue("redis_cluster")
-        return redis.asyncio.RedisCluster.from_url(cluster.url)
+        return redis.asyncio.RedisCluster.from_url(cluster.url, **options)
     server: RedisServer = request.getfixturevalue("redis_server")
     protocol = 3 if store == "redis-resp3" else 2
-    return redis.asyncio.Redis.from_url(server.url, protocol=protocol)
+    return redis.asyncio.Redis.from_url(server.url, protocol=protocol, **options)
 
 
 @pytest.fixture(params=REDIS_STORES)
-async def redis_client(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+def redis_store(request: pytest.FixtureRequest) -> str:
     """Each Redis store: fakeredis, a real server over RESP2 and RESP3, a real cluster."""
-    client = make_redis_client(request.param, request)
+    return str(request.param)
+
+
+@pytest.fixture
+async def redis_client(redis_store: str, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """A client on each Redis store."""
+    client = make_redis_client(redis_store, request)
     yield client
     await client.aclose()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
+import time
 
 import pytest
 from argon2 import PasswordHasher
@@ -75,3 +78,46 @@ async def test_dummy_verify_spends_one_verification() -> None:
     await helper.dummy_verify()
     assert helper._dummy_hash is not None
     assert helper._dummy_hash.startswith("$argon2id$")
+
+
+class OverlapRecordingHasher(ThreadRecordingHasher):
+    """Notes the niceness of each hashing thread and how many hashes ran at once."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        super().__init__(inner)
+        self.niceness: list[int] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        try:
+            time.sleep(0.02)
+            return super().hash(password)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+async def test_hashing_threads_step_back_and_are_bounded() -> None:
+    """Hash threads run at a lower priority than the loop, at most N at a time."""
+    helper = PasswordHelper(CHEAPEST, max_concurrent_hashes=2, niceness=7)
+    recorder = OverlapRecordingHasher(helper._hasher)
+    helper._hasher = recorder  # type: ignore[assignment]
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    await asyncio.gather(*(helper.hash(f"passphrase {i}") for i in range(8)))
+    assert recorder.most_at_once == 2
+    assert set(recorder.niceness) == {min(base + 7, 19)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+
+
+async def test_helpers_with_the_same_settings_share_one_pool() -> None:
+    """The bound is per process: two helpers do not double the hashing threads."""
+    first = PasswordHelper(CHEAPEST, max_concurrent_hashes=3)
+    second = PasswordHelper(CHEAPEST, max_concurrent_hashes=3)
+    assert first._executor is second._executor
+    assert PasswordHelper(CHEAPEST, max_concurrent_hashes=4)._executor is not first._executor

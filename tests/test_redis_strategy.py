@@ -19,6 +19,7 @@ from tests.conftest import (
     Outbox,
     UserDB,
     build_app,
+    make_redis_client,
     unique_prefix,
 )
 
@@ -287,6 +288,7 @@ def make_strategy_unbound(client: Any, **options: Any) -> RedisResetTokenStrateg
         ({"min_interval_seconds": -1}, ValueError),
         ({"key_prefix": ""}, ValueError),
         ({"key_prefix": "a{b}"}, ValueError),
+        ({"max_concurrent_commands": 0}, ValueError),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, Any], error: type[Exception]) -> None:
@@ -295,3 +297,15 @@ def test_bad_options_are_refused(options: dict[str, Any], error: type[Exception]
 
     with pytest.raises(error):
         RedisResetTokenStrategy(fakeredis.FakeAsyncRedis(), **options)
+
+
+async def test_a_burst_larger_than_the_pool_waits_instead_of_failing(
+    redis_store: str, request: pytest.FixtureRequest
+) -> None:
+    """500 concurrent issues through a 10-connection pool: all succeed, none is refused."""
+    client = make_redis_client(redis_store, request, max_connections=10)
+    strategy = make_strategy(client, max_concurrent_commands=8)
+    users = [make_user() for _ in range(500)]
+    tokens = await asyncio.gather(*(strategy.issue_token(user) for user in users))
+    assert all(token is not None for token in tokens)
+    await client.aclose()

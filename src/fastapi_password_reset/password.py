@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-import anyio.to_thread
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
@@ -10,32 +17,77 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 # Hashed once per helper so that a login for an unknown e-mail spends one real verification.
 _DUMMY_PASSWORD = "fastapi-password-reset: no such user"  # noqa: S105 - not a credential
 
+# How far hashing threads step back from request handling (nice values, Linux per thread).
+HASHING_NICENESS = 10
+
+T = TypeVar("T")
+
+_executors: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_executors_lock = threading.Lock()
+
+
+def _step_back(niceness: int) -> Callable[[], None]:
+    def lower_this_threads_priority() -> None:
+        # Linux keeps a nice value per thread, and argon2's own lane threads inherit it.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+    return lower_this_threads_priority
+
+
+def _hashing_executor(max_concurrent: int, niceness: int) -> ThreadPoolExecutor:
+    """One pool per setting, shared by every helper: the CPU is shared too."""
+    with _executors_lock:
+        key = (max_concurrent, niceness)
+        if key not in _executors:
+            _executors[key] = ThreadPoolExecutor(
+                max_workers=max_concurrent,
+                thread_name_prefix="argon2",
+                initializer=_step_back(niceness) if niceness else None,
+            )
+        return _executors[key]
+
 
 class PasswordHelper:
     """Hashes and verifies passwords with argon2id.
 
-    Each hash or verify runs in a worker thread: argon2 costs tens of milliseconds by design,
-    and on the event loop it would stall every other request for that long.
+    Hashing runs in a pool of its own, never on the event loop: argon2 costs tens of
+    milliseconds and tens of megabytes by design. The pool is bounded
+    (``max_concurrent_hashes``, default one per CPU), so a burst of resets queues instead of
+    holding a hash's memory per request, and its threads run at a lower priority
+    (``niceness``), so that on a busy machine request handling gets the CPU first and the
+    event loop stays responsive while passwords hash.
 
     ``parameters`` defaults to argon2-cffi's RFC 9106 low-memory profile; tests pass
     ``argon2.profiles.CHEAPEST``. Hashes made under other parameters still verify, and
     `verify_and_update` returns a fresh hash for them so that stored hashes follow the settings.
     """
 
-    def __init__(self, parameters: Parameters = RFC_9106_LOW_MEMORY) -> None:
+    def __init__(
+        self,
+        parameters: Parameters = RFC_9106_LOW_MEMORY,
+        *,
+        max_concurrent_hashes: int | None = None,
+        niceness: int = HASHING_NICENESS,
+    ) -> None:
         self.parameters = parameters
         self._hasher = PasswordHasher.from_parameters(parameters)
         self._dummy_hash: str | None = None
+        concurrency = max_concurrent_hashes or os.cpu_count() or 1
+        self._executor = _hashing_executor(concurrency, niceness)
+
+    async def _off_loop(self, function: Callable[..., T], *args: str) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     async def hash(self, password: str) -> str:
         """The argon2id hash of ``password``, with a fresh random salt."""
-        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+        return await self._off_loop(self._hasher.hash, password)
 
     async def verify_and_update(
         self, password: str, hashed_password: str
     ) -> tuple[bool, str | None]:
         """Whether ``password`` matches, and a new hash when the stored one is outdated."""
-        return await anyio.to_thread.run_sync(self._verify_and_update, password, hashed_password)
+        return await self._off_loop(self._verify_and_update, password, hashed_password)
 
     async def dummy_verify(self) -> None:
         """Spend the time of one verification, so an unknown user costs what a known one does."""

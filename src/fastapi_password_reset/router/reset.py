@@ -102,8 +102,10 @@ def build_reset_password_router(
             return
         try:
             token = await token_strategy.issue_token(user)
-        except TokenStoreUnavailableError:
-            logger.error("forgot-password: token store unavailable, no token for user %s", user.id)
+        except TokenStoreUnavailableError as exc:
+            logger.error(
+                "forgot-password: token store unavailable, no token for user %s (%s)", user.id, exc
+            )
             return
         except Exception as exc:
             logger.error(

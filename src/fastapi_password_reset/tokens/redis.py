@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,6 +49,8 @@ class RedisResetTokenStrategy:
     - Every key of a user shares one hash slot, so each script is atomic on Redis Cluster too.
     - At most ``max_tokens_per_user`` tokens live per user (the oldest is revoked), expired
       entries are purged on each issue, and ``min_interval_seconds`` throttles issuing.
+    - At most ``max_concurrent_commands`` commands are in flight at once; more wait, so a
+      burst does not exhaust the client's connection pool (keep it below the pool's size).
     - Any connection failure raises `TokenStoreUnavailableError` and changes nothing.
     """
 
@@ -58,6 +61,7 @@ class RedisResetTokenStrategy:
         key_prefix: str = "password-reset",
         max_tokens_per_user: int = 5,
         min_interval_seconds: float = 0,
+        max_concurrent_commands: int = 64,
     ) -> None:
         if isinstance(max_tokens_per_user, bool) or not isinstance(max_tokens_per_user, int):
             raise TypeError("max_tokens_per_user must be an int")
@@ -67,6 +71,8 @@ class RedisResetTokenStrategy:
             raise ValueError("min_interval_seconds must not be negative")
         if not key_prefix or "{" in key_prefix or "}" in key_prefix:
             raise ValueError("key_prefix must be non-empty and contain no braces")
+        if max_concurrent_commands < 1:
+            raise ValueError("max_concurrent_commands must be at least 1")
         self.redis = redis
         self._key_prefix = key_prefix
         self.max_tokens_per_user = max_tokens_per_user
@@ -77,6 +83,10 @@ class RedisResetTokenStrategy:
         self._revoke_user = redis.register_script(redis_scripts.REVOKE_USER_TOKENS)
         self._revoke_one = redis.register_script(redis_scripts.REVOKE_TOKEN)
         self._keys: TokenKeys | None = None
+        # redis-py's pool refuses a command outright once all its connections are busy (100
+        # by default). A burst of forgot-password requests would then lose reset mails; this
+        # bound makes the excess wait its turn instead.
+        self._command_slots = asyncio.Semaphore(max_concurrent_commands)
         self._fingerprint_key = b""
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None:
@@ -101,14 +111,15 @@ class RedisResetTokenStrategy:
             user.id, password_fingerprint(self._fingerprint_key, user.hashed_password)
         )
 
-    async def _call(self, operation: Awaitable[Any]) -> Any:
+    async def _call(self, command: Callable[[], Awaitable[Any]]) -> Any:
         try:
-            return await operation
+            async with self._command_slots:
+                return await command()
         except _UNAVAILABLE as exc:
-            raise TokenStoreUnavailableError(type(exc).__name__) from None
+            raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
 
     async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        return await self._call(script(keys=keys, args=args))
+        return await self._call(lambda: script(keys=keys, args=args))
 
     async def issue_token(self, user: UserRecord) -> str | None:
         keys, lifetime = self.keys, self._settings.binding.lifetime_seconds
@@ -132,7 +143,8 @@ class RedisResetTokenStrategy:
         parsed = keys.parse(token)
         if parsed is None:
             return None
-        stored = StoredToken.decode(await self._call(self.redis.get(keys.live(*parsed))))
+        live_key = keys.live(*parsed)
+        stored = StoredToken.decode(await self._call(lambda: self.redis.get(live_key)))
         if stored is None or keys.tag(stored.user_id) != parsed[0]:
             return None
         user = await get_user(stored.user_id)
@@ -155,7 +167,8 @@ class RedisResetTokenStrategy:
         if parsed is None:
             return
         try:
-            await self._call(self.redis.renamenx(keys.pending(*parsed), keys.live(*parsed)))
+            pending, live = keys.pending(*parsed), keys.live(*parsed)
+            await self._call(lambda: self.redis.renamenx(pending, live))
         except redis_errors.ResponseError:
             return  # the pending token was revoked or expired meanwhile: nothing to give back
 

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of this library and fastapi-users (run with `make bench`)."""

@@ -1,0 +1,95 @@
+"""Token issue + consume operations per second, in-process, next to raw redis-py."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks import settings
+from fastapi_password_reset.tokens import (
+    JWTResetTokenStrategy,
+    RedisResetTokenStrategy,
+    redis_scripts,
+)
+
+LIFETIME = 3600
+
+
+@dataclass(frozen=True)
+class Account:
+    id: uuid.UUID
+    hashed_password: str
+
+
+def accounts(count: int) -> list[Account]:
+    return [Account(uuid.uuid4(), "$argon2id$v=19$m=65536,t=3,p=4$bench") for _ in range(count)]
+
+
+async def rate(operation: Callable[[int], Awaitable[object]], seconds: float) -> float:
+    """Operations per second of ``operation(i)`` run back to back for about ``seconds``."""
+    for i in range(50):  # warm-up
+        await operation(i)
+    done, started = 0, time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(100):
+            await operation(50 + done)
+            done += 1
+    return done / (time.perf_counter() - started)
+
+
+async def library_rate(strategy: Any, seconds: float, pool: list[Account]) -> float:
+    async def issue_and_consume(i: int) -> None:
+        user = pool[i % len(pool)]
+        token = await strategy.issue_token(user)
+        if not await strategy.consume_token(token, user):
+            raise RuntimeError("a fresh token was not consumed")
+
+    return await rate(issue_and_consume, seconds)
+
+
+async def raw_floor_rate(client: Any, seconds: float, prefix: str) -> float:
+    """The same two script round trips with nothing but redis-py: the floor."""
+    issue = client.register_script(redis_scripts.ISSUE_TOKEN)
+    consume = client.register_script(redis_scripts.CONSUME_TOKEN)
+
+    async def issue_and_consume(i: int) -> None:
+        tag, digest = f"tag{i % 1000}", secrets.token_urlsafe(16)
+        user_prefix = f"{prefix}:{{{tag}}}:"
+        live, pending = user_prefix + "t:" + digest, user_prefix + "p:" + digest
+        value = "0" * 32 + ":" + "f" * 22
+        await issue(
+            keys=[user_prefix + "u", live], args=[digest, value, LIFETIME * 1000, 5, 0, user_prefix]
+        )
+        if not await consume(keys=[live, pending], args=[value]):
+            raise RuntimeError("raw consume failed")
+
+    return await rate(issue_and_consume, seconds)
+
+
+async def measure(
+    single: Any, cluster: Any, seconds: float, tick: Callable[[int], object]
+) -> dict[str, Any]:
+    pool = accounts(200_000)
+    results: dict[str, Any] = {}
+    jwt = JWTResetTokenStrategy()
+    jwt.bind(settings.SECRET, LIFETIME)
+    results["jwt"] = await library_rate(jwt, seconds, pool)
+    tick(1)
+    for name, client in (("redis", single), ("redis_cluster", cluster)):
+        prefix = f"bench-{uuid.uuid4().hex[:6]}"
+        strategy = RedisResetTokenStrategy(client, key_prefix=prefix)
+        strategy.bind(settings.SECRET, LIFETIME)
+        library = await library_rate(strategy, seconds, pool)
+        floor = await raw_floor_rate(client, seconds, prefix + "-raw")
+        results[name] = {
+            "library_ops_per_second": library,
+            "raw_redis_py_ops_per_second": floor,
+            "overhead_over_floor": floor / library - 1,
+        }
+        tick(1)
+    return results

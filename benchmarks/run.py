@@ -1,0 +1,139 @@
+"""`make bench`: run every measurement side by side and write the results and the report.
+
+Usage: python -m benchmarks.run --fastapi-users-python PATH [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio
+from tqdm import tqdm
+
+from benchmarks import http_measures, inprocess, load, memory, report
+from benchmarks.environment import describe
+from benchmarks.servers import ROOT, AppServer
+from tests.redis_servers import RedisCluster, RedisServer, temporary_directory
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def plan(quick: bool) -> dict[str, int]:
+    scale = 0.2 if quick else 1.0
+    return {
+        "forgot_pairs": int(300 * scale),
+        "resets": int(100 * scale),
+        "probes": int(200 * scale),
+        "ops_seconds": int(max(1, 5 * scale)),
+        "rps_seconds": int(max(2, 10 * scale)),
+        "race_tokens": int(max(5, 20 * scale)),
+        "race_connections": 30,
+    }
+
+
+async def measure_server(
+    name: str, server: AppServer, counts: dict[str, int], bar: tqdm
+) -> dict[str, Any]:
+    def tick(n: int) -> None:
+        bar.update(n)
+
+    bar.set_description(f"{name}: forgot-password latency")
+    forgot = await http_measures.forgot_latency(server.url, counts["forgot_pairs"], tick)
+    bar.set_description(f"{name}: reset latency")
+    reset = await http_measures.reset_latency(server.url, counts["resets"], tick)
+    bar.set_description(f"{name}: event loop under 4 resets")
+    loop = await http_measures.loop_freedom(server.url, counts["probes"], tick)
+    return {"forgot_password": forgot, "reset_password": reset, "loop_freedom": loop}
+
+
+async def run(fastapi_users_python: str, quick: bool) -> dict[str, Any]:
+    counts = plan(quick)
+    per_server = counts["forgot_pairs"] + counts["resets"] + counts["probes"]
+    total = 3 * per_server + 3 + 1 + 3 + 1
+    results: dict[str, Any] = {"plan": counts, "implementations": {}}
+    single = RedisServer(temporary_directory())
+    cluster = RedisCluster(temporary_directory())
+    single.start()
+    cluster.start()
+    try:
+        with tqdm(total=total, unit="step", dynamic_ncols=True) as bar:
+            servers = {
+                "fastapi-users": (fastapi_users_python, "benchmarks.app_fastapi_users", {}),
+                "this library (JWT)": ("python", "benchmarks.app_ours", {"BENCH_TOKENS": "jwt"}),
+                "this library (Redis)": (
+                    "python",
+                    "benchmarks.app_ours",
+                    {"BENCH_TOKENS": "redis", "REDIS_URL": single.url},
+                ),
+            }
+            for name, (python, module, env) in servers.items():
+                interpreter = (
+                    str(ROOT / ".venv" / "bin" / "python") if python == "python" else python
+                )
+                with AppServer(interpreter, module, env) as server:
+                    results["implementations"][name] = await measure_server(
+                        name, server, counts, bar
+                    )
+
+            bar.set_description("in-process issue + consume")
+            single_client = redis.asyncio.Redis.from_url(single.url)
+            cluster_client = redis.asyncio.RedisCluster.from_url(cluster.url)
+            results["operations_per_second"] = await inprocess.measure(
+                single_client, cluster_client, counts["ops_seconds"], bar.update
+            )
+            bar.set_description("Redis memory per token")
+            results["memory"] = await memory.per_token(single_client)
+            bar.update(1)
+            await single_client.aclose()
+            await cluster_client.aclose()
+
+            results["scaling"] = {}
+            python = str(ROOT / ".venv" / "bin" / "python")
+            env = {"BENCH_TOKENS": "redis", "REDIS_URL": single.url}
+            for workers in (1, 2, 4):
+                bar.set_description(f"forgot-password rps, {workers} worker(s)")
+                with AppServer(python, "benchmarks.app_ours", env, workers) as server:
+                    results["scaling"][str(workers)] = load.forgot_password_rps(
+                        server.url, counts["rps_seconds"], 64
+                    )
+                    if workers == 4:
+                        bar.set_description("single use across 4 workers")
+                        results[
+                            "exactly_once_across_workers"
+                        ] = await http_measures.exactly_once_across_workers(
+                            server.url, counts["race_tokens"], counts["race_connections"]
+                        )
+                        bar.update(1)
+                bar.update(1)
+    finally:
+        cluster.stop()
+        single.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fastapi-users-python", required=True)
+    parser.add_argument("--quick", action="store_true", help="a fifth of the samples")
+    args = parser.parse_args()
+    started = time.time()
+    results = asyncio.run(run(args.fastapi_users_python, args.quick))
+    results["environment"] = describe(args.fastapi_users_python)
+    results["duration_seconds"] = time.time() - started
+    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(results, indent=1)
+    (RESULTS / f"{stamp}.json").write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    report.write(results)
+    print(f"results: {RESULTS / 'latest.json'}; report: docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
