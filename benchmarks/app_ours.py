@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel
@@ -72,7 +73,9 @@ fastapi_users = FastAPIUsers(
 
 @asynccontextmanager
 async def seed_users(_app: FastAPI) -> AsyncIterator[None]:
-    hashed = await password_helper.hash(settings.INITIAL_PASSWORD)
+    # A fixed salt: every worker process must hold the same hash for the same user.
+    hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+    hashed = hasher.hash(settings.INITIAL_PASSWORD, salt=settings.SEED_SALT)
     for index in range(settings.USER_COUNT):
         email = settings.user_email(index)
         await user_db.create(

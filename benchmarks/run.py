@@ -61,7 +61,7 @@ async def run(fastapi_users_python: str, quick: bool) -> dict[str, Any]:
     single.start()
     cluster.start()
     try:
-        with tqdm(total=total, unit="step", dynamic_ncols=True) as bar:
+        with tqdm(total=total, unit="step", dynamic_ncols=True, mininterval=2) as bar:
             servers = {
                 "fastapi-users": (fastapi_users_python, "benchmarks.app_fastapi_users", {}),
                 "this library (JWT)": ("python", "benchmarks.app_ours", {"BENCH_TOKENS": "jwt"}),
