@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable

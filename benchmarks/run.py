@@ -29,7 +29,7 @@ def plan(quick: bool) -> dict[str, int]:
         "forgot_pairs": int(300 * scale),
         "resets": int(100 * scale),
         "probes": int(200 * scale),
-        "ops_seconds": int(max(1, 5 * scale)),
+        "ops_seconds": int(max(4, 14 * scale)),
         "rps_seconds": int(max(2, 10 * scale)),
         "race_tokens": int(max(5, 20 * scale)),
         "race_connections": 30,
