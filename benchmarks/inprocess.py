@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
