@@ -49,7 +49,7 @@ def password_fingerprint(key: bytes, hashed_password: str) -> str:
     any password change kills every token issued before it. The digest is keyed, so a token
     reveals nothing usable about the hash, and it costs microseconds, not an argon2 run.
     """
-    digest = hmac.new(key, hashed_password.encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.digest(key, hashed_password.encode("utf-8"), "sha256")
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
 
 

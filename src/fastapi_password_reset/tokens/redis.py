@@ -123,8 +123,7 @@ class RedisResetTokenStrategy:
 
     async def issue_token(self, user: UserRecord) -> str | None:
         keys, lifetime = self.keys, self._settings.binding.lifetime_seconds
-        token = keys.new_token(user.id)
-        tag, digest = keys.parse(token) or ("", "")
+        token, tag, digest = keys.new_token(user.id)
         args = [
             digest,
             self._stored(user).encode(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 import secrets
@@ -54,14 +53,16 @@ class TokenKeys:
         self._prefix = prefix
 
     def tag(self, user_id: UUID) -> str:
-        return _b64(hmac.new(self._tag_key, user_id.bytes, hashlib.sha256).digest()[:16])
+        return _b64(hmac.digest(self._tag_key, user_id.bytes, "sha256")[:16])
 
-    def new_token(self, user_id: UUID) -> str:
-        return f"{self.tag(user_id)}.{secrets.token_urlsafe(32)}"
+    def new_token(self, user_id: UUID) -> tuple[str, str, str]:
+        """A fresh token for the user, with its tag and digest."""
+        tag = self.tag(user_id)
+        token = f"{tag}.{secrets.token_urlsafe(32)}"
+        return token, tag, self.digest(token)
 
     def digest(self, token: str) -> str:
-        mac = hmac.new(self._digest_key, token.encode("ascii"), hashlib.sha256).digest()
-        return _b64(mac[:16])
+        return _b64(hmac.digest(self._digest_key, token.encode("ascii"), "sha256")[:16])
 
     def parse(self, token: str) -> tuple[str, str] | None:
         """(tag, digest) of a well-formed token; None for anything else, without any I/O."""
