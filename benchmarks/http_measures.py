@@ -72,16 +72,32 @@ async def _reset_once(client: httpx.AsyncClient, email: str, password: str) -> f
     return elapsed
 
 
-async def reset_latency(url: str, count: int, tick: Tick) -> dict[str, Any]:
-    """Time of ``POST /reset-password`` alone, a fresh token each time."""
-    samples: list[float] = []
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await _reset_once(client, settings.user_email(0), "warm-up passphrase")
+async def reset_latency(urls: dict[str, str], count: int, tick: Tick) -> dict[str, Any]:
+    """Time of ``POST /reset-password`` alone, a fresh token each time.
+
+    The implementations take turns request by request, so that a machine that slows down or
+    speeds up during the run affects them alike.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in urls}
+    clients = {name: httpx.AsyncClient(base_url=url, timeout=60) for name, url in urls.items()}
+    try:
+        for client in clients.values():
+            await _reset_once(client, settings.user_email(0), "warm-up passphrase")
+        names = list(urls)
         for index in range(count):
             email = settings.user_email(index % settings.USER_COUNT)
-            samples.append(await _reset_once(client, email, f"new passphrase {index}"))
-            tick(1)
-    return {**summary(samples), "samples_ms": [s * 1000 for s in samples]}
+            for name in names[index % len(names) :] + names[: index % len(names)]:
+                samples[name].append(
+                    await _reset_once(clients[name], email, f"new passphrase {index}")
+                )
+            tick(len(names))
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return {
+        name: {**summary(values), "samples_ms": [s * 1000 for s in values]}
+        for name, values in samples.items()
+    }
 
 
 async def loop_freedom(url: str, probes: int, tick: Tick) -> dict[str, Any]:

@@ -44,11 +44,9 @@ async def measure_server(
 
     bar.set_description(f"{name}: forgot-password latency")
     forgot = await http_measures.forgot_latency(server.url, counts["forgot_pairs"], tick)
-    bar.set_description(f"{name}: reset latency")
-    reset = await http_measures.reset_latency(server.url, counts["resets"], tick)
     bar.set_description(f"{name}: event loop under 4 resets")
     loop = await http_measures.loop_freedom(server.url, counts["probes"], tick)
-    return {"forgot_password": forgot, "reset_password": reset, "loop_freedom": loop}
+    return {"forgot_password": forgot, "loop_freedom": loop}
 
 
 async def run(fastapi_users_python: str, quick: bool) -> dict[str, Any]:
