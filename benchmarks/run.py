@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 from datetime import UTC, datetime
@@ -69,14 +70,31 @@ async def run(fastapi_users_python: str, quick: bool) -> dict[str, Any]:
                     {"BENCH_TOKENS": "redis", "REDIS_URL": single.url},
                 ),
             }
-            for name, (python, module, env) in servers.items():
-                interpreter = (
-                    str(ROOT / ".venv" / "bin" / "python") if python == "python" else python
-                )
-                with AppServer(interpreter, module, env) as server:
+            with contextlib.ExitStack() as running:
+                started = {
+                    name: running.enter_context(
+                        AppServer(
+                            str(ROOT / ".venv" / "bin" / "python")
+                            if python == "python"
+                            else python,
+                            module,
+                            env,
+                        )
+                    )
+                    for name, (python, module, env) in servers.items()
+                }
+                for name, server in started.items():
                     results["implementations"][name] = await measure_server(
                         name, server, counts, bar
                     )
+                bar.set_description("reset latency, implementations taking turns")
+                resets = await http_measures.reset_latency(
+                    {name: server.url for name, server in started.items()},
+                    counts["resets"],
+                    bar.update,
+                )
+                for name, measured in resets.items():
+                    results["implementations"][name]["reset_password"] = measured
 
             bar.set_description("in-process issue + consume")
             single_client = redis.asyncio.Redis.from_url(single.url)
