@@ -242,3 +242,9 @@ connections spread over 4 workers; successes per token:
 {notes}"""
     DOCS.mkdir(exist_ok=True)
     (DOCS / "benchmarks.md").write_text(text)
+
+
+if __name__ == "__main__":
+    import json
+
+    write(json.loads((ROOT / "benchmarks" / "results" / "latest.json").read_text()))
