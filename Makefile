@@ -8,7 +8,7 @@ BENCH_VENV := .venv-bench
 FASTAPI_USERS_VENV := .venv-fastapi-users
 FASTAPI_USERS_VERSION := 15.0.5
 
-.PHONY: install demo test lint typecheck unit redis-server wrk bench bench-quick clean
+.PHONY: install demo test lint typecheck unit docs screenshots system-packages redis-server wrk bench bench-quick clean
 
 install: $(INSTALLED)
 
@@ -23,13 +23,23 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/python -m demo
 
-# The Redis tests start their own redis-server processes; install the binary when missing.
-redis-server:
-	@command -v redis-server >/dev/null 2>&1 || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
-	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server could not be installed"; exit 1; }
+# The tests start their own redis-server, PostgreSQL and Chromium processes: install the
+# Debian packages that provide them when any is missing.
+APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends
+
+system-packages:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+		|| missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT_INSTALL) $$missing >/dev/null; fi
+	@command -v redis-server >/dev/null && command -v chromium >/dev/null \
+		&& { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } \
+		|| { echo "redis-server, postgresql and chromium are needed and could not be installed"; exit 1; }
+
+redis-server: system-packages
 
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -68,8 +78,15 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-unit: $(INSTALLED) redis-server
+unit: $(INSTALLED) system-packages
 	$(BIN)/pytest
+
+docs: $(INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# Refresh the demo screenshots the documentation shows.
+screenshots: $(INSTALLED) system-packages
+	DEMO_SCREENSHOTS=docs/img $(BIN)/pytest tests/test_demo_browser.py
 
 test: lint typecheck unit
 

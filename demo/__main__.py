@@ -16,8 +16,9 @@ def main() -> None:
     os.environ.setdefault("DEMO_PUBLIC_URL", f"http://{args.host}:{args.port}")
     from demo.app import token_store
 
-    print(f"Demo on http://{args.host}:{args.port}/docs (reset tokens: {token_store}).")
-    print("Reset mails appear below.", flush=True)
+    url = f"http://{args.host}:{args.port}"
+    print(f"Demo on {url}/ (API docs at {url}/docs; reset tokens: {token_store}).")
+    print("Reset mails appear at /outbox and below.", flush=True)
     uvicorn.run("demo.app:app", host=args.host, port=args.port)
 
 

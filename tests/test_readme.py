@@ -73,7 +73,7 @@ async def test_the_redis_and_revocation_samples_run(
     redis_server: RedisServer,
 ) -> None:
     """The Redis router and the revocation code of the README, against a real redis-server."""
-    quickstart, redis_sample, revocation_sample = python_blocks(README.read_text())
+    quickstart, redis_sample, revocation_sample = python_blocks(README.read_text())[:3]
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     namespace: dict[str, Any] = {"__name__": "readme_redis"}
@@ -111,3 +111,27 @@ async def test_the_redis_and_revocation_samples_run(
     await namespace["lock_account"](user, tokens[1])
     assert "revoked 1 tokens; the given one was outstanding: False" in capsys.readouterr().out
     await reset_tokens.redis.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_sqlalchemy_sample_stores_users(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The SQLAlchemy sample, after the quickstart: its database stores and finds users."""
+    quickstart, sql_sample = (
+        python_blocks(README.read_text())[0],
+        python_blocks(README.read_text())[3],
+    )
+    monkeypatch.setenv("SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "readme_sql"}
+    exec(compile(quickstart, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(sql_sample, str(README), "exec"), namespace)  # noqa: S102
+    async with namespace["engine"].begin() as connection:
+        await connection.run_sync(namespace["Base"].metadata.create_all)
+    database = namespace["sql_user_db"]
+    user = namespace["UserDB"](email="Sql.Reader@example.com", hashed_password="$argon2id$x")
+    await database.create(user)
+    assert await database.get_by_email("sql.reader@EXAMPLE.com") == user
+    await namespace["engine"].dispose()
+    assert (tmp_path / "users.db").exists()

@@ -11,11 +11,12 @@ from fastapi_password_reset.exceptions import UserAlreadyExistsError, UserNotFou
 
 
 def _email_key(email: str) -> str:
-    return email.casefold()
+    # lower(), not casefold(): the same comparison SQL's lower() makes in the SQL adapter.
+    return email.lower()
 
 
 class InMemoryUserDatabase(Generic[UD]):
-    """Stores copies of the users it is given, indexed by id and by case-folded e-mail.
+    """Stores copies of the users it is given, indexed by id and by lower-cased e-mail.
 
     Callers get copies back too, so changing a returned user changes nothing until ``update``:
     the isolation a real database gives. No method awaits anything, so each one is atomic with

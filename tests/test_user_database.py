@@ -1,0 +1,180 @@
+"""The user database contract, run against memory, SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import fakeredis
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from fastapi_password_reset import UserAlreadyExistsError, UserNotFoundError
+from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
+from fastapi_password_reset.tokens import RedisResetTokenStrategy
+from tests.conftest import NEW_PASSWORD, PASSWORD, Outbox, UserDB, build_app, unique_prefix
+from tests.postgres_server import PostgresServer
+
+pytestmark = pytest.mark.anyio
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserTable(SQLAlchemyBaseUserTable, Base):
+    pass
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session, in a temporary directory."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def sql_database(url: str) -> tuple[SQLAlchemyUserDatabase[UserDB], Any]:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(Base.metadata.create_all)
+    return SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable), engine
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def user_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """Each user database adapter, empty."""
+    if request.param == "memory":
+        yield InMemoryUserDatabase(UserDB)
+        return
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
+    else:
+        url = request.getfixturevalue("postgres").url
+    database, engine = await sql_database(url)
+    yield database
+    await engine.dispose()
+
+
+def new_user(email: str = "Alice@Example.com", **fields: Any) -> UserDB:
+    return UserDB(email=email, hashed_password="$argon2id$v=19$m=8,t=1,p=1$hash", **fields)
+
+
+async def test_a_created_user_is_found_by_id_and_by_email_in_any_case(user_db: Any) -> None:
+    """get and get_by_email (case-insensitive) return what create stored."""
+    user = await user_db.create(new_user())
+    assert await user_db.get(user.id) == user
+    assert await user_db.get_by_email("alice@example.com") == user
+    assert await user_db.get_by_email("ALICE@EXAMPLE.COM") == user
+    assert await user_db.get_by_email("bob@example.com") is None
+    assert await user_db.get(uuid.uuid4()) is None
+
+
+async def test_emails_are_unique_regardless_of_case(user_db: Any) -> None:
+    """A second user with the same address in another case is refused."""
+    await user_db.create(new_user("alice@example.com"))
+    with pytest.raises(UserAlreadyExistsError):
+        await user_db.create(new_user("ALICE@example.com"))
+    with pytest.raises(UserAlreadyExistsError):
+        await user_db.create(new_user("alice@example.com"))
+
+
+async def test_update_stores_every_field(user_db: Any) -> None:
+    """Password hash, flags and e-mail change together."""
+    user = await user_db.create(new_user())
+    changed = user.model_copy(
+        update={
+            "hashed_password": "$argon2id$new",
+            "is_active": False,
+            "is_verified": True,
+            "email": "alice@new.example.com",
+        }
+    )
+    await user_db.update(changed)
+    assert await user_db.get(user.id) == changed
+    assert await user_db.get_by_email("alice@example.com") is None
+    assert await user_db.get_by_email("ALICE@new.example.com") == changed
+
+
+async def test_update_refuses_a_taken_email_and_an_unknown_user(user_db: Any) -> None:
+    """Taking another user's address, or updating nobody, raises and changes nothing."""
+    alice = await user_db.create(new_user("alice@example.com"))
+    bob = await user_db.create(new_user("bob@example.com"))
+    with pytest.raises(UserAlreadyExistsError):
+        await user_db.update(bob.model_copy(update={"email": "Alice@example.com"}))
+    assert await user_db.get(bob.id) == bob
+    with pytest.raises(UserNotFoundError):
+        await user_db.update(new_user("carol@example.com"))
+    assert await user_db.get(alice.id) == alice
+
+
+async def test_delete_removes_the_user(user_db: Any) -> None:
+    """After delete, neither lookup finds the user; the address is free again."""
+    user = await user_db.create(new_user())
+    await user_db.delete(user)
+    assert await user_db.get(user.id) is None
+    assert await user_db.get_by_email(user.email) is None
+    await user_db.create(new_user())
+
+
+async def test_returned_users_are_copies(user_db: Any) -> None:
+    """Changing a returned user changes nothing stored until update."""
+    user = await user_db.create(new_user())
+    fetched = await user_db.get(user.id)
+    fetched.hashed_password = "tampered"
+    stored = await user_db.get(user.id)
+    assert stored.hashed_password == user.hashed_password
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_a_failed_password_update_keeps_the_old_hash_and_the_token(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The UPDATE fails inside the database: 500, old hash kept, the Redis token works after."""
+    url = (
+        f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres").url
+    )
+    sql_db, engine = await sql_database(url)
+    strategy = RedisResetTokenStrategy(fakeredis.FakeAsyncRedis(), key_prefix=unique_prefix())
+    outbox = Outbox()
+    app, users, _, _ = build_app(strategy, outbox, user_db=sql_db)
+    hashed = await users.password_helper.hash(PASSWORD)
+    user = await sql_db.create(UserDB(email="alice@example.com", hashed_password=hashed))
+
+    def refuse_updates(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            raise ConnectionResetError("the database went away mid-update")
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await client.post("/auth/forgot-password", json={"email": user.email})
+        await users.background.drain()
+        token = outbox.token_for(user.email)
+        event.listen(engine.sync_engine, "before_cursor_execute", refuse_updates)
+        failed = await client.post(
+            "/auth/reset-password", json={"token": token, "password": NEW_PASSWORD}
+        )
+        assert (failed.status_code, failed.json()) == (500, {"detail": "RESET_PASSWORD_NOT_SAVED"})
+        stored = await sql_db.get(user.id)
+        assert stored is not None
+        assert stored.hashed_password == hashed
+        event.remove(engine.sync_engine, "before_cursor_execute", refuse_updates)
+        retried = await client.post(
+            "/auth/reset-password", json={"token": token, "password": NEW_PASSWORD}
+        )
+        assert retried.status_code == 200
+        await users.background.drain()
+    stored = await sql_db.get(user.id)
+    assert stored is not None
+    assert stored.hashed_password != hashed
+    await engine.dispose()
