@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 from pydantic import UUID4
 
 from fastapi_password_reset.tokens import JWTResetTokenStrategy, TokenStoreUnavailableError
 from fastapi_password_reset.tokens.base import U, UserRecord
-from tests.conftest import PASSWORD, Harness
+from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, Outbox, UserDB, build_app
 
 pytestmark = pytest.mark.anyio
 
@@ -72,3 +73,35 @@ async def test_forgot_answers_202_and_logs_when_the_token_store_is_down(
     messages = [r.getMessage() for r in log_records.records]
     expected = f"forgot-password: token store unavailable, no token for user {user.id} ("
     assert any(message.startswith(expected) for message in messages)
+
+
+class RevocationFails(JWTResetTokenStrategy):
+    """A store that fails only when asked to revoke the user's other tokens."""
+
+    async def password_changed(self, user: UserRecord) -> None:
+        raise RuntimeError("revocation failed")
+
+
+async def test_a_failed_revocation_after_a_reset_still_answers_200(
+    log_records: pytest.LogCaptureFixture,
+) -> None:
+    """The password is changed, so the answer is 200; the failure is logged."""
+    outbox = Outbox()
+    app, users, user_db, _ = build_app(RevocationFails(), outbox)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        hashed = await users.password_helper.hash(PASSWORD)
+        user = await user_db.create(UserDB(email="alice@example.com", hashed_password=hashed))
+        await client.post("/auth/forgot-password", json={"email": user.email})
+        await users.background.drain()
+        reset = await client.post(
+            "/auth/reset-password",
+            json={"token": outbox.token_for(user.email), "password": NEW_PASSWORD},
+        )
+        await users.background.drain()
+    assert reset.status_code == 200
+    messages = [r.getMessage() for r in log_records.records]
+    assert any(
+        m.startswith(f"reset-password: could not revoke other tokens of user {user.id}")
+        for m in messages
+    )

@@ -165,8 +165,14 @@ def build_reset_password_router(
         updated = await _store_or_give_back(user, new_hash, body.token)
         try:
             await token_strategy.password_changed(updated)
-        except TokenStoreUnavailableError:
-            logger.error("reset-password: could not revoke other tokens of user %s", user.id)
+        except Exception as exc:
+            # The password is changed; the other tokens no longer match its fingerprint, so
+            # they are dead even where they could not be deleted. The answer stays 200.
+            logger.error(
+                "reset-password: could not revoke other tokens of user %s:\n%s",
+                user.id,
+                redacted_traceback(exc, [body.token, new_hash]),
+            )
         work = None
         if after_reset_password is not None:
             work = BackgroundTask(
