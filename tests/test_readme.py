@@ -22,6 +22,20 @@ def python_blocks(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
+def run(code: str, namespace: dict[str, Any]) -> None:
+    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - our own README
+
+
+def run_quickstart(name: str) -> tuple[dict[str, Any], list[str]]:
+    """The quickstart's names, with cheap hashing and a hook that keeps the tokens it gets."""
+    namespace: dict[str, Any] = {"__name__": name}
+    run(python_blocks(README.read_text())[0], namespace)
+    namespace["fastapi_users"].password_helper = PasswordHelper(CHEAPEST)
+    tokens: list[str] = []
+    namespace["on_after_forgot_password"] = lambda user, token, request: tokens.append(token)
+    return namespace, tokens
+
+
 @pytest.mark.anyio
 async def test_the_quickstart_runs_and_serves_the_reset_flow(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -29,15 +43,10 @@ async def test_the_quickstart_runs_and_serves_the_reset_flow(
     """Exec the quickstart, then register, forgot, reset and log in against its app."""
     quickstart = python_blocks(README.read_text())[0]
     monkeypatch.setenv("SECRET", SECRET)
-    namespace: dict[str, Any] = {"__name__": "readme_quickstart"}
-    exec(compile(quickstart, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    namespace, tokens = run_quickstart("readme_quickstart")
     users = namespace["fastapi_users"]
-    users.password_helper = PasswordHelper(CHEAPEST)
-    # Routers captured the helper when built; rebuilding is what an app would do at startup.
-    tokens: list[str] = []
-    namespace["on_after_forgot_password"] = lambda user, token, request: tokens.append(token)
-    app_part = "app = FastAPI()" + quickstart.split("app = FastAPI()")[1]
-    exec(compile(app_part, str(README), "exec"), namespace)  # noqa: S102
+    # Routers captured the helper and hooks when built: build the application part again.
+    run("app = FastAPI()" + quickstart.split("app = FastAPI()")[1], namespace)
     app = namespace["app"]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://readme") as client:
@@ -73,20 +82,16 @@ async def test_the_redis_and_revocation_samples_run(
     redis_server: RedisServer,
 ) -> None:
     """The Redis router and the revocation code of the README, against a real redis-server."""
-    quickstart, redis_sample, revocation_sample = python_blocks(README.read_text())[:3]
+    redis_sample, revocation_sample = python_blocks(README.read_text())[1:3]
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
-    namespace: dict[str, Any] = {"__name__": "readme_redis"}
-    exec(compile(quickstart, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    namespace, tokens = run_quickstart("readme_redis")
     users = namespace["fastapi_users"]
-    users.password_helper = PasswordHelper(CHEAPEST)
-    tokens: list[str] = []
-    namespace["on_after_forgot_password"] = lambda user, token, request: tokens.append(token)
     # The Redis sample replaces the quickstart's reset router on a fresh application.
     namespace["app"] = app = FastAPI()
     app.include_router(users.get_register_router(), prefix="/auth")
-    exec(compile(redis_sample, str(README), "exec"), namespace)  # noqa: S102
-    exec(compile(revocation_sample, str(README), "exec"), namespace)  # noqa: S102
+    run(redis_sample, namespace)
+    run(revocation_sample, namespace)
     reset_tokens = namespace["reset_tokens"]
     transport = httpx.ASGITransport(app=app)
     email = "redis.reader@example.com"
@@ -118,15 +123,10 @@ async def test_the_sqlalchemy_sample_stores_users(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The SQLAlchemy sample, after the quickstart: its database stores and finds users."""
-    quickstart, sql_sample = (
-        python_blocks(README.read_text())[0],
-        python_blocks(README.read_text())[3],
-    )
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, Any] = {"__name__": "readme_sql"}
-    exec(compile(quickstart, str(README), "exec"), namespace)  # noqa: S102 - our own README
-    exec(compile(sql_sample, str(README), "exec"), namespace)  # noqa: S102
+    namespace, _ = run_quickstart("readme_sql")
+    run(python_blocks(README.read_text())[3], namespace)
     async with namespace["engine"].begin() as connection:
         await connection.run_sync(namespace["Base"].metadata.create_all)
     database = namespace["sql_user_db"]
