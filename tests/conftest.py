@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from fastapi import Depends, FastAPI, Request
 
 from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, PasswordHelper, models
 from fastapi_password_reset.authentication import JWTAuthentication
-from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset.db import BaseUserDatabase, InMemoryUserDatabase
 from fastapi_password_reset.tokens import (
     JWTResetTokenStrategy,
     RedisResetTokenStrategy,
@@ -65,7 +66,7 @@ class Harness:
 
     app: FastAPI
     users: FastAPIUsers[UserDB]
-    user_db: InMemoryUserDatabase[UserDB]
+    user_db: BaseUserDatabase[UserDB]
     auth: JWTAuthentication
     strategy: ResetTokenStrategy
     outbox: Outbox
@@ -231,14 +232,21 @@ async def strategy(request: pytest.FixtureRequest) -> AsyncIterator[ResetTokenSt
     await client.aclose()
 
 
-@pytest.fixture
-async def harness(strategy: ResetTokenStrategy) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def open_harness(strategy: ResetTokenStrategy, user_db: Any = None) -> AsyncIterator[Harness]:
+    """The test application over ``strategy`` (and ``user_db``, if given), with a client."""
     outbox = Outbox()
-    app, users, user_db, auth = build_app(strategy, outbox)
+    app, users, db, auth = build_app(strategy, outbox, user_db=user_db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Harness(app, users, user_db, auth, strategy, outbox, client)
+        yield Harness(app, users, db, auth, strategy, outbox, client)
         await users.background.drain()
+
+
+@pytest.fixture
+async def harness(strategy: ResetTokenStrategy) -> AsyncIterator[Harness]:
+    async with open_harness(strategy) as opened:
+        yield opened
 
 
 @pytest.fixture

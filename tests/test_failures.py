@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import httpx
 import pytest
 from pydantic import UUID4
 
 from fastapi_password_reset.tokens import JWTResetTokenStrategy, TokenStoreUnavailableError
 from fastapi_password_reset.tokens.base import U, UserRecord
-from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, Outbox, UserDB, build_app
+from tests.conftest import PASSWORD, Harness, open_harness
 
 pytestmark = pytest.mark.anyio
 
@@ -86,19 +85,9 @@ async def test_a_failed_revocation_after_a_reset_still_answers_200(
     log_records: pytest.LogCaptureFixture,
 ) -> None:
     """The password is changed, so the answer is 200; the failure is logged."""
-    outbox = Outbox()
-    app, users, user_db, _ = build_app(RevocationFails(), outbox)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        hashed = await users.password_helper.hash(PASSWORD)
-        user = await user_db.create(UserDB(email="alice@example.com", hashed_password=hashed))
-        await client.post("/auth/forgot-password", json={"email": user.email})
-        await users.background.drain()
-        reset = await client.post(
-            "/auth/reset-password",
-            json={"token": outbox.token_for(user.email), "password": NEW_PASSWORD},
-        )
-        await users.background.drain()
+    async with open_harness(RevocationFails()) as harness:
+        user = await harness.add_user()
+        reset = await harness.reset(await harness.token_for())
     assert reset.status_code == 200
     messages = [r.getMessage() for r in log_records.records]
     assert any(

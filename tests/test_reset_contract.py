@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 
 from fastapi_password_reset.db import InMemoryUserDatabase
 from fastapi_password_reset.tokens import ResetTokenStrategy
-from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, Outbox, UserDB, build_app
+from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, UserDB, open_harness
 
 pytestmark = pytest.mark.anyio
 
@@ -180,30 +179,20 @@ async def test_a_failed_store_gives_the_token_back(
 ) -> None:
     """500 NOT_SAVED, old password intact, the same token then works; the hash is not logged."""
     flaky = FlakyUpdates(InMemoryUserDatabase(UserDB))
-    outbox = Outbox()
-    app, users, _, _ = build_app(strategy, outbox, user_db=flaky)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        hashed = await users.password_helper.hash(PASSWORD)
-        user = await flaky.create(UserDB(email="alice@example.com", hashed_password=hashed))
-        await client.post("/auth/forgot-password", json={"email": user.email})
-        await users.background.drain()
-        token = outbox.token_for(user.email)
+    async with open_harness(strategy, user_db=flaky) as harness:
+        user = await harness.add_user()
+        hashed = user.hashed_password
+        token = await harness.token_for()
 
         flaky.fail_next_update = True
-        failed = await client.post(
-            "/auth/reset-password", json={"token": token, "password": NEW_PASSWORD}
-        )
+        failed = await harness.reset(token)
         assert (failed.status_code, failed.json()) == (500, {"detail": "RESET_PASSWORD_NOT_SAVED"})
         stored = await flaky.get(user.id)
         assert stored is not None and stored.hashed_password == hashed
-        assert outbox.reset == []
+        assert harness.outbox.reset == []
 
-        retried = await client.post(
-            "/auth/reset-password", json={"token": token, "password": NEW_PASSWORD}
-        )
+        retried = await harness.reset(token)
         assert retried.status_code == 200
-        await users.background.drain()
 
     text = "\n".join(r.getMessage() for r in log_records.records)
     assert f"storing the new password of user {user.id} failed" in text
