@@ -14,7 +14,7 @@ from benchmarks import settings
 from fastapi_password_reset.tokens import (
     JWTResetTokenStrategy,
     RedisResetTokenStrategy,
-    redis_scripts,
+    _redis_scripts,
 )
 
 LIFETIME = 3600
@@ -23,11 +23,13 @@ LIFETIME = 3600
 @dataclass(frozen=True)
 class Account:
     id: uuid.UUID
+    email: str
     hashed_password: str
 
 
 def accounts(count: int) -> list[Account]:
-    return [Account(uuid.uuid4(), "$argon2id$v=19$m=65536,t=3,p=4$bench") for _ in range(count)]
+    hashed = "$argon2id$v=19$m=65536,t=3,p=4$bench"
+    return [Account(uuid.uuid4(), f"user{i}@example.com", hashed) for i in range(count)]
 
 
 async def rate(operation: Callable[[int], Awaitable[object]], seconds: float) -> float:
@@ -46,28 +48,28 @@ async def rate(operation: Callable[[int], Awaitable[object]], seconds: float) ->
 async def library_rate(strategy: Any, seconds: float, pool: list[Account]) -> float:
     async def issue_and_consume(i: int) -> None:
         user = pool[i % len(pool)]
-        token = await strategy.issue_token(user)
-        if not await strategy.consume_token(token, user):
+        ticket = await strategy.read_token(await strategy.issue_token(user))
+        if ticket is None or not await strategy.consume_token(ticket):
             raise RuntimeError("a fresh token was not consumed")
 
     return await rate(issue_and_consume, seconds)
 
 
 async def raw_floor_rate(client: Any, seconds: float, prefix: str) -> float:
-    """The same two script round trips with nothing but redis-py: the floor."""
-    issue = client.register_script(redis_scripts.ISSUE_TOKEN)
-    consume = client.register_script(redis_scripts.CONSUME_TOKEN)
+    """The same three round trips (issue, read, consume) with nothing but redis-py: the floor."""
+    issue = client.register_script(_redis_scripts.ISSUE_TOKEN)
+    consume = client.register_script(_redis_scripts.CONSUME_TOKEN)
 
     async def issue_and_consume(i: int) -> None:
         # A new user each time, as in library_rate: the server does the same work for both.
         tag, digest = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         user_prefix = f"{prefix}:{{{tag}}}:"
-        live, pending = user_prefix + "t:" + digest, user_prefix + "p:" + digest
+        live = user_prefix + "t:" + digest
         value = "0" * 32 + ":" + "f" * 22
-        await issue(
-            keys=[user_prefix + "u", live], args=[digest, value, LIFETIME * 1000, 5, 0, user_prefix]
-        )
-        if not await consume(keys=[live, pending], args=[value]):
+        keys = [user_prefix + "u", live, user_prefix + "i"]
+        await issue(keys=keys, args=[digest, value, LIFETIME * 1000, 5, 0, user_prefix])
+        await client.hmget(live, ["v", "l"])
+        if not await consume(keys=[live], args=[value, digest, 30_000]):
             raise RuntimeError("raw consume failed")
 
     return await rate(issue_and_consume, seconds)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
-from pydantic import UUID4
 
 from fastapi_password_reset.tokens import JWTResetTokenStrategy, TokenStoreUnavailableError
-from fastapi_password_reset.tokens.base import U, UserRecord
+from fastapi_password_reset.tokens.base import ResetTicket, UserRecord
+from fastapi_password_reset.tokens.jwt import JWTTicket
 from tests.conftest import PASSWORD, Harness, open_harness
 
 pytestmark = pytest.mark.anyio
@@ -23,19 +21,19 @@ class UnreachableStore(JWTResetTokenStrategy):
         if self.down:
             raise TokenStoreUnavailableError("connection refused")
 
-    async def issue_token(self, user: UserRecord) -> str:
+    async def issue_token(
+        self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
+    ) -> str:
         self._check()
-        return await super().issue_token(user)
+        return await super().issue_token(user, lifetime_seconds=lifetime_seconds)
 
-    async def read_token(
-        self, token: str, get_user: Callable[[UUID4], Awaitable[U | None]]
-    ) -> U | None:
+    async def read_token(self, token: str) -> JWTTicket | None:
         self._check()
-        return await super().read_token(token, get_user)
+        return await super().read_token(token)
 
-    async def consume_token(self, token: str, user: UserRecord) -> bool:
+    async def consume_token(self, ticket: ResetTicket) -> bool:
         self._check()
-        return await super().consume_token(token, user)
+        return await super().consume_token(ticket)
 
 
 @pytest.fixture

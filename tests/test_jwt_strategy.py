@@ -51,11 +51,10 @@ def user() -> UserDB:
     return UserDB(email="alice@example.com", hashed_password="$argon2id$v=19$m=8,t=1,p=1$old")
 
 
-def lookup(*users: UserDB) -> Callable[[uuid.UUID], Any]:
-    async def get(user_id: uuid.UUID) -> UserDB | None:
-        return next((u for u in users if u.id == user_id), None)
-
-    return get
+async def reads_as(strategy: JWTResetTokenStrategy, token: str, user: UserDB) -> bool:
+    """Whether the token reads as valid and bound to the user as they are."""
+    ticket = await strategy.read_token(token)
+    return ticket is not None and strategy.is_current(ticket, user)
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -72,7 +71,7 @@ async def test_a_fresh_token_reads_as_its_user(
     """The token reads back as the user it was issued for."""
     token = await strategy.issue_token(user)
     assert token is not None
-    assert await strategy.read_token(token, lookup(user)) == user
+    assert await reads_as(strategy, token, user)
 
 
 async def test_the_token_carries_sub_aud_exp_and_a_fingerprint_but_no_hash(
@@ -156,8 +155,7 @@ async def test_forged_and_malformed_tokens_read_as_nobody(
     fingerprint = claims_of(genuine)["pfp"]
     for case, make in _forged(user, fingerprint, clock).items():
         token = make()
-        assert await strategy.read_token(token, lookup(user)) is None, case
-        assert await strategy.consume_token(token, user) is False, case
+        assert not await reads_as(strategy, token, user), case
 
 
 async def test_the_forgery_table_is_right_apart_from_its_flaw(
@@ -168,7 +166,7 @@ async def test_the_forgery_table_is_right_apart_from_its_flaw(
     assert genuine is not None
     good = {"sub": str(user.id), "aud": "fastapi-users:reset", "exp": int(clock.now) + 60}
     good["pfp"] = claims_of(genuine)["pfp"]
-    assert await strategy.read_token(sign(good), lookup(user)) == user
+    assert await reads_as(strategy, sign(good), user)
 
 
 async def test_a_token_expires_after_its_lifetime(
@@ -178,47 +176,42 @@ async def test_a_token_expires_after_its_lifetime(
     token = await strategy.issue_token(user)
     assert token is not None
     clock.now += 3599
-    assert await strategy.read_token(token, lookup(user)) == user
+    ticket = await strategy.read_token(token)
+    assert ticket is not None and strategy.is_current(ticket, user)
     clock.now += 1
-    assert await strategy.read_token(token, lookup(user)) is None
+    assert await strategy.read_token(token) is None
+    assert await strategy.consume_token(ticket) is False  # expired while the reset hashed
 
 
-async def test_a_password_change_kills_the_token(
+@pytest.mark.parametrize(
+    "change",
+    [{"hashed_password": "$argon2id$v=19$m=8,t=1,p=1$new"}, {"email": "alice@new.example.com"}],
+)
+async def test_a_password_or_email_change_kills_the_token(
+    strategy: JWTResetTokenStrategy, user: UserDB, change: dict[str, str]
+) -> None:
+    """Once the stored hash or e-mail changes, the fingerprint no longer matches."""
+    token = await strategy.issue_token(user)
+    assert await reads_as(strategy, token, user)
+    assert not await reads_as(strategy, token, user.model_copy(update=change))
+
+
+async def test_a_token_for_another_user_id_does_not_match(
     strategy: JWTResetTokenStrategy, user: UserDB
 ) -> None:
-    """Once the stored hash changes, the fingerprint no longer matches."""
+    """Same e-mail and hash under another id: not this token's user."""
     token = await strategy.issue_token(user)
-    assert token is not None
-    changed = user.model_copy(update={"hashed_password": "$argon2id$v=19$m=8,t=1,p=1$new"})
-    assert await strategy.read_token(token, lookup(changed)) is None
-    assert await strategy.consume_token(token, changed) is False
+    assert not await reads_as(strategy, token, user.model_copy(update={"id": uuid.uuid4()}))
 
 
-async def test_consume_is_single_use_until_restored(
-    strategy: JWTResetTokenStrategy, user: UserDB
-) -> None:
-    """Consume succeeds once; restore gives the token back for one more use."""
-    token = await strategy.issue_token(user)
-    assert token is not None
-    assert await strategy.consume_token(token, user) is True
-    assert await strategy.consume_token(token, user) is False
-    await strategy.restore_token(token, user)
-    assert await strategy.consume_token(token, user) is True
-
-
-async def test_reservations_are_dropped_when_their_token_expires(
+async def test_a_token_may_get_its_own_lifetime(
     strategy: JWTResetTokenStrategy, user: UserDB, clock: Clock
 ) -> None:
-    """Memory stays bounded: an expired reservation is forgotten."""
-    token = await strategy.issue_token(user)
-    assert token is not None
-    assert await strategy.consume_token(token, user)
-    clock.now += 3600
-    other = user.model_copy(update={"id": uuid.uuid4()})
-    fresh = await strategy.issue_token(other)
-    assert fresh is not None
-    assert await strategy.consume_token(fresh, other)
-    assert len(strategy._reserved) == 1
+    """Application code can issue a token shorter-lived than the router's."""
+    token = await strategy.issue_token(user, lifetime_seconds=60)
+    assert claims_of(token)["exp"] == int(clock.now) + 60
+    with pytest.raises(ValueError, match="positive"):
+        await strategy.issue_token(user, lifetime_seconds=0)
 
 
 @pytest.mark.parametrize("secret", ["SECRET", "x" * 31, "é" * 15])

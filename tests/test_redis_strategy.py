@@ -38,11 +38,16 @@ def make_user(hashed_password: str = "$argon2id$v=19$m=8,t=1,p=1$one") -> UserDB
     return UserDB(email=f"{uuid.uuid4().hex[:8]}@example.com", hashed_password=hashed_password)
 
 
-def lookup(*users: UserDB) -> Any:
-    async def get(user_id: uuid.UUID) -> UserDB | None:
-        return next((u for u in users if u.id == user_id), None)
+async def reads_as(strategy: RedisResetTokenStrategy, token: str, user: UserDB) -> bool:
+    """Whether the token reads as live and bound to the user as they are."""
+    ticket = await strategy.read_token(token)
+    return ticket is not None and strategy.is_current(ticket, user)
 
-    return get
+
+async def consume(strategy: RedisResetTokenStrategy, token: str) -> bool:
+    """Read and consume in one go, as one reset attempt does."""
+    ticket = await strategy.read_token(token)
+    return ticket is not None and await strategy.consume_token(ticket)
 
 
 async def all_keys(client: Any, prefix: str) -> list[str]:
@@ -86,9 +91,8 @@ async def test_every_key_lives_the_lifetime_and_holds_no_token(redis_client: Any
         assert LIFETIME * 1000 - 5000 < ttl_ms <= LIFETIME * 1000, key
         kind = await redis_client.type(key)
         kind = kind.decode() if isinstance(kind, bytes) else kind
-        if kind == "string":
-            raw = await redis_client.get(key)
-            contents = [raw]
+        if kind == "hash":
+            contents = list((await redis_client.hgetall(key)).values())
         else:
             assert kind == "zset"
             contents = await redis_client.zrange(key, 0, -1)
@@ -103,28 +107,82 @@ async def test_read_consume_and_restore(redis_client: Any) -> None:
     strategy = make_strategy(redis_client)
     user = make_user()
     token = await issued(strategy, user)
-    assert await strategy.read_token(token, lookup(user)) == user
-    assert await strategy.read_token(token, lookup(user)) == user
-    assert await strategy.consume_token(token, user) is True
-    assert await strategy.consume_token(token, user) is False
-    assert await strategy.read_token(token, lookup(user)) is None
+    assert await reads_as(strategy, token, user)
+    ticket = await strategy.read_token(token)
+    assert ticket is not None and ticket.user_id == user.id
+    assert await reads_as(strategy, token, user)
+    assert await strategy.consume_token(ticket) is True
+    assert await strategy.read_token(token) is None
+    assert await consume(strategy, token) is False
     await asyncio.sleep(0.05)
-    await strategy.restore_token(token, user)
-    assert await strategy.read_token(token, lookup(user)) == user
+    await strategy.restore_token(ticket)
+    assert await reads_as(strategy, token, user)
     tag, digest = strategy.keys.parse(token) or ("", "")
     remaining = await redis_client.pttl(strategy.keys.live(tag, digest))
     assert 0 < remaining < LIFETIME * 1000 - 40
-    assert await strategy.consume_token(token, user) is True
+    assert await consume(strategy, token) is True
 
 
-async def test_a_password_changed_elsewhere_kills_the_token(redis_client: Any) -> None:
-    """The stored fingerprint must match the current hash, even without a revocation."""
+async def test_a_consume_retried_by_the_same_attempt_succeeds_again(redis_client: Any) -> None:
+    """The same ticket consumed twice (a retry after a lost reply) holds; another does not."""
+    strategy = make_strategy(redis_client)
+    token = await issued(strategy, make_user())
+    first, second = await strategy.read_token(token), await strategy.read_token(token)
+    assert first is not None and second is not None
+    assert await strategy.consume_token(first) is True
+    assert await strategy.consume_token(first) is True
+    assert await strategy.consume_token(second) is False
+    await strategy.restore_token(second)  # not its claim: changes nothing
+    assert await strategy.read_token(token) is None
+
+
+async def test_a_revoked_token_cannot_be_given_back(redis_client: Any) -> None:
+    """Revocation while a reset holds the token: the give-back does not resurrect it."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    single, everyone = await issued(strategy, user), await issued(strategy, user)
+    single_ticket = await strategy.read_token(single)
+    everyone_ticket = await strategy.read_token(everyone)
+    assert single_ticket is not None and everyone_ticket is not None
+    assert await strategy.consume_token(single_ticket)
+    assert await strategy.consume_token(everyone_ticket)
+    assert await strategy.revoke_token(single) is True
+    assert await strategy.revoke_user_tokens(str(user.id)) == 1
+    await strategy.restore_token(single_ticket)
+    await strategy.restore_token(everyone_ticket)
+    assert await strategy.read_token(single) is None
+    assert await strategy.read_token(everyone) is None
+    assert await all_keys(redis_client, strategy.key_prefix) == []
+
+
+async def test_an_abandoned_claim_is_free_again_after_the_lease(
+    redis_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reset attempt that died holding the token does not lose the link for good."""
+    from fastapi_password_reset.tokens import redis as redis_module
+
+    monkeypatch.setattr(redis_module, "CLAIM_LEASE_SECONDS", 0.2)
     strategy = make_strategy(redis_client)
     user = make_user()
     token = await issued(strategy, user)
-    changed = user.model_copy(update={"hashed_password": "$argon2id$v=19$m=8,t=1,p=1$two"})
-    assert await strategy.read_token(token, lookup(changed)) is None
-    assert await strategy.consume_token(token, changed) is False
+    abandoned = await strategy.read_token(token)
+    assert abandoned is not None and await strategy.consume_token(abandoned)
+    assert await consume(strategy, token) is False
+    await asyncio.sleep(0.3)
+    assert await consume(strategy, token) is True
+    assert await strategy.consume_token(abandoned) is False
+
+
+async def test_an_account_changed_elsewhere_kills_the_token(redis_client: Any) -> None:
+    """The stored fingerprint must match the current hash and e-mail, even without revocation."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    token = await issued(strategy, user)
+    new_password = user.model_copy(update={"hashed_password": "$argon2id$v=19$m=8,t=1,p=1$two"})
+    new_email = user.model_copy(update={"email": "elsewhere@example.com"})
+    assert await reads_as(strategy, token, user)
+    assert not await reads_as(strategy, token, new_password)
+    assert not await reads_as(strategy, token, new_email)
 
 
 async def test_revoke_token_reports_whether_it_was_outstanding(redis_client: Any) -> None:
@@ -135,8 +193,8 @@ async def test_revoke_token_reports_whether_it_was_outstanding(redis_client: Any
     assert await strategy.revoke_token(token) is True
     assert await strategy.revoke_token(token) is False
     assert await strategy.revoke_token("not a token") is False
-    assert await strategy.read_token(token, lookup(user)) is None
-    assert await strategy.read_token(other, lookup(user)) == user
+    assert await strategy.read_token(token) is None
+    assert await reads_as(strategy, other, user)
     index = strategy.keys.index(strategy.keys.tag(user.id))
     assert await redis_client.zcard(index) == 1
 
@@ -150,8 +208,8 @@ async def test_revoke_user_tokens_counts_and_removes_every_key(redis_client: Any
     assert await strategy.revoke_user_tokens(alice.id) == 3
     assert await strategy.revoke_user_tokens(alice.id) == 0
     for token in alice_tokens:
-        assert await strategy.read_token(token, lookup(alice)) is None
-    assert await strategy.read_token(bob_token, lookup(bob)) == bob
+        assert await strategy.read_token(token) is None
+    assert await reads_as(strategy, bob_token, bob)
     alice_prefix = strategy.keys.user_prefix(strategy.keys.tag(alice.id))
     assert [
         k for k in await all_keys(redis_client, strategy.key_prefix) if k.startswith(alice_prefix)
@@ -163,7 +221,7 @@ async def test_at_most_max_tokens_per_user_stay_live(redis_client: Any) -> None:
     strategy = make_strategy(redis_client, max_tokens_per_user=3)
     user = make_user()
     tokens = [await issued(strategy, user) for _ in range(5)]
-    live = [t for t in tokens if await strategy.read_token(t, lookup(user)) is not None]
+    live = [t for t in tokens if await reads_as(strategy, t, user)]
     assert live == tokens[2:]
     assert len(await all_keys(redis_client, strategy.key_prefix)) == 3 + 1
 
@@ -186,11 +244,11 @@ async def test_scripts_are_reloaded_after_script_flush(redis_client: Any) -> Non
     first = await issued(strategy, user)
     await redis_client.script_flush()
     second = await issued(strategy, user)
-    assert await strategy.consume_token(first, user) is True
+    assert await consume(strategy, first) is True
     await redis_client.script_flush()
     assert await strategy.revoke_token(second) is True
     await redis_client.script_flush()
-    assert await strategy.revoke_user_tokens(user.id) == 0
+    assert await strategy.revoke_user_tokens(user.id) == 1  # the first: claimed, not used
 
 
 async def test_well_shaped_forgeries_and_foreign_tags_read_as_nobody(redis_client: Any) -> None:
@@ -215,30 +273,29 @@ async def test_well_shaped_forgeries_and_foreign_tags_read_as_nobody(redis_clien
         "",
     ]
     for forged in forgeries:
-        assert await strategy.read_token(forged, lookup(alice, bob)) is None, forged
-        assert await strategy.consume_token(forged, alice) is False, forged
-        assert await strategy.consume_token(forged, bob) is False, forged
-    assert await strategy.read_token(alice_token, lookup(alice, bob)) == alice
-    assert await strategy.consume_token(bob_token, alice) is False
-    assert await strategy.read_token(bob_token, lookup(alice, bob)) == bob
+        assert await strategy.read_token(forged) is None, forged
+    assert await reads_as(strategy, alice_token, alice)
+    assert not await reads_as(strategy, bob_token, alice)
+    assert await reads_as(strategy, bob_token, bob)
 
 
 async def test_a_thousand_tokens_race_fifty_workers_and_each_goes_once(redis_client: Any) -> None:
     """1,000 tokens, 50 concurrent workers, every token tried by several: each used once."""
     strategy = make_strategy(redis_client)
     users = [make_user() for _ in range(200)]
-    tokens = [(await issued(strategy, user), user) for user in users for _ in range(5)]
-    attempts = [pair for pair in tokens for _ in range(3)]
-    random.Random(7).shuffle(attempts)
-    queue: asyncio.Queue[tuple[str, UserDB]] = asyncio.Queue()
-    for attempt in attempts:
-        queue.put_nowait(attempt)
+    tokens = [await issued(strategy, user) for user in users for _ in range(5)]
+    # Each attempt reads its own ticket first, so all three readers of a token race to consume.
+    tickets = [(token, await strategy.read_token(token)) for token in tokens for _ in range(3)]
+    random.Random(7).shuffle(tickets)
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    for pair in tickets:
+        queue.put_nowait(pair)
     wins: dict[str, int] = {}
 
     async def worker() -> None:
         while not queue.empty():
-            token, user = queue.get_nowait()
-            if await strategy.consume_token(token, user):
+            token, ticket = queue.get_nowait()
+            if await strategy.consume_token(ticket):
                 wins[token] = wins.get(token, 0) + 1
 
     await asyncio.gather(*(worker() for _ in range(50)))
@@ -265,7 +322,7 @@ async def test_through_the_routes_a_reset_leaves_no_key_and_throttling_keeps_202
             await users.background.drain()
         assert [(a.status_code, a.content) for a in answers] == [(202, b"null")] * 3
         assert len(outbox.forgot) == 1
-        assert len(await all_keys(redis_client, strategy.key_prefix)) == 2
+        assert len(await all_keys(redis_client, strategy.key_prefix)) == 3  # token, index, throttle
 
         token = outbox.token_for("alice@example.com")
         reset = await client.post(
@@ -289,6 +346,8 @@ def make_strategy_unbound(client: Any, **options: Any) -> RedisResetTokenStrateg
         ({"key_prefix": ""}, ValueError),
         ({"key_prefix": "a{b}"}, ValueError),
         ({"max_concurrent_commands": 0}, ValueError),
+        ({"wait_for_replicas": -1}, ValueError),
+        ({"wait_timeout_seconds": 0}, ValueError),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, Any], error: type[Exception]) -> None:

@@ -158,7 +158,7 @@ async def test_thirty_concurrent_resets_with_one_token_give_one_success(harness:
 
 
 class FlakyUpdates:
-    """Wraps a user database so that the next update fails, as a lost connection does."""
+    """Wraps a user database so that the next password write fails, as a lost connection does."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -167,11 +167,11 @@ class FlakyUpdates:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def update(self, user: Any) -> Any:
+    async def replace_password_hash(self, id: Any, old_hash: str, new_hash: str) -> bool:
         if self.fail_next_update:
             self.fail_next_update = False
-            raise ConnectionError(f"lost the database while writing {user.hashed_password}")
-        return await self.inner.update(user)
+            raise ConnectionError(f"lost the database while writing {old_hash} -> {new_hash}")
+        return bool(await self.inner.replace_password_hash(id, old_hash, new_hash))
 
 
 async def test_a_failed_store_gives_the_token_back(

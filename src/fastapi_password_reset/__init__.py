@@ -5,11 +5,16 @@ revoked (`fastapi_password_reset.tokens.RedisResetTokenStrategy`).
 """
 
 from fastapi_password_reset import models
+from fastapi_password_reset._service import ForgotOutcome, PasswordResetService
 from fastapi_password_reset.exceptions import (
+    BadResetTokenError,
     FastAPIUsersError,
     InsecureSecretError,
     InvalidPasswordException,
+    PasswordNotSavedError,
+    TokenRefusal,
     UserAlreadyExistsError,
+    UserDatabaseError,
     UserNotFoundError,
 )
 from fastapi_password_reset.fastapi_users import FastAPIUsers
@@ -19,13 +24,19 @@ from fastapi_password_reset.router.common import ErrorCode
 __version__ = "0.1.0"
 
 __all__ = [
+    "BadResetTokenError",
     "ErrorCode",
     "FastAPIUsers",
     "FastAPIUsersError",
+    "ForgotOutcome",
     "InsecureSecretError",
     "InvalidPasswordException",
     "PasswordHelper",
+    "PasswordNotSavedError",
+    "PasswordResetService",
+    "TokenRefusal",
     "UserAlreadyExistsError",
+    "UserDatabaseError",
     "UserNotFoundError",
     "__version__",
     "models",

@@ -8,15 +8,15 @@ from collections.abc import Callable
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import UUID4
 
-from fastapi_password_reset import jwt_claims
-from fastapi_password_reset.db.base import UD, BaseUserDatabase
-from fastapi_password_reset.signing import (
+from fastapi_password_reset import _jwt_claims
+from fastapi_password_reset._signing import (
     Secret,
     derive_key,
     fingerprints_match,
     password_fingerprint,
     secret_bytes,
 )
+from fastapi_password_reset.db.base import UD, BaseUserDatabase
 
 AUTH_AUDIENCE = "fastapi-users:auth"
 
@@ -47,16 +47,16 @@ class JWTAuthentication:
         self._clock = clock
 
     def write_token(self, user_id: UUID4, hashed_password: str) -> str:
-        claims = jwt_claims.Claims(
+        claims = _jwt_claims.Claims(
             user_id=user_id,
             fingerprint=password_fingerprint(self._fingerprint_key, hashed_password),
             expires_at=self._clock() + self.lifetime_seconds,
         )
-        return jwt_claims.encode(claims, audience=AUTH_AUDIENCE, key=self._key)
+        return _jwt_claims.encode(claims, audience=AUTH_AUDIENCE, key=self._key)
 
     async def read_user(self, token: str | None, user_db: BaseUserDatabase[UD]) -> UD | None:
         """The user this token is live for, or None for any bad, expired or outdated token."""
-        claims = jwt_claims.decode(token, audience=AUTH_AUDIENCE, key=self._key, now=self._clock())
+        claims = _jwt_claims.decode(token, audience=AUTH_AUDIENCE, key=self._key, now=self._clock())
         if claims is None:
             return None
         user = await user_db.get(claims.user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 
@@ -30,3 +31,37 @@ class UserNotFoundError(FastAPIUsersError):
 
 class InsecureSecretError(ValueError, FastAPIUsersError):
     """A signing secret is too short to resist offline guessing."""
+
+
+class UserDatabaseError(FastAPIUsersError):
+    """The user database failed; the message names the operation, never its parameters."""
+
+
+class TokenRefusal(str, Enum):  # noqa: UP042 - str mixin, like ErrorCode
+    """Why a reset token was refused: for logs and events, never for the client.
+
+    Every refusal is the same 400 to the client, so that an attacker learns nothing.
+    """
+
+    INVALID = "invalid"
+    """Malformed, forged, expired, revoked or never issued."""
+    NO_USER = "no_user"
+    """The user it names no longer exists."""
+    ACCOUNT_CHANGED = "account_changed"
+    """The e-mail address or the password changed since the token was issued."""
+    INACTIVE = "inactive"
+    """The user is inactive."""
+    ALREADY_USED = "already_used"
+    """Another reset used the token first."""
+
+
+class BadResetTokenError(FastAPIUsersError):
+    """A reset token that cannot be used; ``reason`` says why (never shown to the client)."""
+
+    def __init__(self, reason: TokenRefusal) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class PasswordNotSavedError(FastAPIUsersError):
+    """The new password could not be stored; the token was given back and still works."""

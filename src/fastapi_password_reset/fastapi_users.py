@@ -8,15 +8,22 @@ from typing import Generic
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
+from fastapi_password_reset._hooks import (
+    AfterForgotPassword,
+    AfterRegister,
+    AfterResetPassword,
+    BackgroundWork,
+    ValidatePassword,
+)
+from fastapi_password_reset._service import PasswordResetService
+from fastapi_password_reset._signing import Secret
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db.base import UD, BaseUserDatabase
 from fastapi_password_reset.models import BaseUser, BaseUserCreate, BaseUserUpdate
 from fastapi_password_reset.password import PasswordHelper
 from fastapi_password_reset.router.auth import build_auth_router
-from fastapi_password_reset.router.hooks import BackgroundWork, Hook
 from fastapi_password_reset.router.register import build_register_router
 from fastapi_password_reset.router.reset import build_reset_password_router
-from fastapi_password_reset.signing import Secret
 from fastapi_password_reset.tokens.base import ResetTokenStrategy
 from fastapi_password_reset.tokens.jwt import JWTResetTokenStrategy
 
@@ -38,7 +45,7 @@ class FastAPIUsers(Generic[UD]):
         user_create_model: type[BaseUserCreate],
         user_update_model: type[BaseUserUpdate],
         user_db_model: type[UD],
-        validate_password: Hook | None = None,
+        validate_password: ValidatePassword | None = None,
         *,
         password_helper: PasswordHelper | None = None,
     ) -> None:
@@ -56,8 +63,8 @@ class FastAPIUsers(Generic[UD]):
         self,
         reset_password_token_secret: Secret,
         reset_password_token_lifetime_seconds: int = 3600,
-        after_forgot_password: Hook | None = None,
-        after_reset_password: Hook | None = None,
+        after_forgot_password: AfterForgotPassword[UD] | None = None,
+        after_reset_password: AfterResetPassword[UD] | None = None,
         *,
         token_strategy: ResetTokenStrategy | None = None,
     ) -> APIRouter:
@@ -66,19 +73,41 @@ class FastAPIUsers(Generic[UD]):
         The secret (at least 32 bytes) and lifetime are bound to ``token_strategy``, which
         defaults to a new `JWTResetTokenStrategy`.
         """
+        service = self.get_reset_password_service(
+            reset_password_token_secret,
+            reset_password_token_lifetime_seconds,
+            after_forgot_password,
+            after_reset_password,
+            token_strategy=token_strategy,
+        )
+        return build_reset_password_router(service, self.background)
+
+    def get_reset_password_service(
+        self,
+        reset_password_token_secret: Secret,
+        reset_password_token_lifetime_seconds: int = 3600,
+        after_forgot_password: AfterForgotPassword[UD] | None = None,
+        after_reset_password: AfterResetPassword[UD] | None = None,
+        *,
+        token_strategy: ResetTokenStrategy | None = None,
+    ) -> PasswordResetService[UD]:
+        """The reset flow without HTTP, for application code: same arguments as the router.
+
+        Given the same strategy and settings as a router, it issues and accepts the same
+        tokens (``await service.issue_token(user, lifetime_seconds=600)``).
+        """
         strategy = token_strategy if token_strategy is not None else JWTResetTokenStrategy()
         strategy.bind(reset_password_token_secret, reset_password_token_lifetime_seconds)
-        return build_reset_password_router(
+        return PasswordResetService(
             user_db=self.db,
             password_helper=self.password_helper,
-            validate_password=self.validate_password,
-            background=self.background,
             token_strategy=strategy,
+            validate_password=self.validate_password,
             after_forgot_password=after_forgot_password,
             after_reset_password=after_reset_password,
         )
 
-    def get_register_router(self, after_register: Hook | None = None) -> APIRouter:
+    def get_register_router(self, after_register: AfterRegister[UD] | None = None) -> APIRouter:
         """``POST /register``, answering 201 with the new user."""
         return build_register_router(
             user_db=self.db,

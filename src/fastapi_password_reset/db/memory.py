@@ -6,21 +6,17 @@ from typing import Generic
 
 from pydantic import UUID4
 
-from fastapi_password_reset.db.base import UD
+from fastapi_password_reset.db.base import UD, canonical_email
 from fastapi_password_reset.exceptions import UserAlreadyExistsError, UserNotFoundError
 
 
-def _email_key(email: str) -> str:
-    # lower(), not casefold(): the same comparison SQL's lower() makes in the SQL adapter.
-    return email.lower()
-
-
 class InMemoryUserDatabase(Generic[UD]):
-    """Stores copies of the users it is given, indexed by id and by lower-cased e-mail.
+    """Stores copies of the users it is given, indexed by id and by `canonical_email`.
 
     Callers get copies back too, so changing a returned user changes nothing until ``update``:
     the isolation a real database gives. No method awaits anything, so each one is atomic with
-    respect to other coroutines on the event loop.
+    respect to other coroutines on the event loop: `replace_password_hash` is a true
+    compare-and-set within the process that holds the users.
     """
 
     def __init__(self, user_db_model: type[UD]) -> None:
@@ -33,11 +29,11 @@ class InMemoryUserDatabase(Generic[UD]):
         return user.model_copy(deep=True) if user is not None else None
 
     async def get_by_email(self, email: str) -> UD | None:
-        user_id = self._id_by_email.get(_email_key(email))
+        user_id = self._id_by_email.get(canonical_email(email))
         return await self.get(user_id) if user_id is not None else None
 
     async def create(self, user: UD) -> UD:
-        key = _email_key(user.email)
+        key = canonical_email(user.email)
         if key in self._id_by_email or user.id in self._by_id:
             raise UserAlreadyExistsError(user.id)
         self._by_id[user.id] = user.model_copy(deep=True)
@@ -48,19 +44,26 @@ class InMemoryUserDatabase(Generic[UD]):
         stored = self._by_id.get(user.id)
         if stored is None:
             raise UserNotFoundError(user.id)
-        new_key = _email_key(user.email)
+        new_key = canonical_email(user.email)
         owner = self._id_by_email.get(new_key)
         if owner is not None and owner != user.id:
             raise UserAlreadyExistsError(user.id)
-        del self._id_by_email[_email_key(stored.email)]
+        del self._id_by_email[canonical_email(stored.email)]
         self._id_by_email[new_key] = user.id
         self._by_id[user.id] = user.model_copy(deep=True)
         return user.model_copy(deep=True)
 
+    async def replace_password_hash(self, id: UUID4, old_hash: str, new_hash: str) -> bool:
+        stored = self._by_id.get(id)
+        if stored is None or stored.hashed_password != old_hash:
+            return False
+        self._by_id[id] = stored.model_copy(update={"hashed_password": new_hash})
+        return True
+
     async def delete(self, user: UD) -> None:
         stored = self._by_id.pop(user.id, None)
         if stored is not None:
-            del self._id_by_email[_email_key(stored.email)]
+            del self._id_by_email[canonical_email(stored.email)]
 
     def __len__(self) -> int:
         return len(self._by_id)

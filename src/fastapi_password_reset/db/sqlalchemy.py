@@ -7,47 +7,60 @@ and asyncpg).
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Generic
 
 from pydantic import UUID4
-from sqlalchemy import Boolean, Index, String, Uuid, delete, func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Boolean, String, Uuid, delete, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from fastapi_password_reset.db.base import UD
-from fastapi_password_reset.exceptions import UserAlreadyExistsError, UserNotFoundError
+from fastapi_password_reset.db.base import UD, canonical_email
+from fastapi_password_reset.exceptions import (
+    UserAlreadyExistsError,
+    UserDatabaseError,
+    UserNotFoundError,
+)
 from fastapi_password_reset.models import MAX_EMAIL_LENGTH
+
+# NFKC case folding can make a key several times longer than the address it comes from.
+_EMAIL_KEY_LENGTH = 8 * MAX_EMAIL_LENGTH
 
 
 class SQLAlchemyBaseUserTable:
     """The columns of a user, to combine with an application's declarative base.
 
-    ``class UserTable(SQLAlchemyBaseUserTable, Base): pass``. E-mails are unique regardless of
-    case: a unique index on ``lower(email)``, which SQLite and PostgreSQL both enforce.
+    ``class UserTable(SQLAlchemyBaseUserTable, Base): pass``. ``email_key`` holds the
+    address's `canonical_email`, computed in Python and uniquely indexed, so that SQLite and
+    PostgreSQL compare addresses exactly as the in-memory store does.
     """
 
     __tablename__ = "user"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     email: Mapped[str] = mapped_column(String(MAX_EMAIL_LENGTH), nullable=False)
+    email_key: Mapped[str] = mapped_column(
+        String(_EMAIL_KEY_LENGTH), nullable=False, unique=True, index=True
+    )
     hashed_password: Mapped[str] = mapped_column(String(1024), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-
-    @declared_attr.directive
-    @classmethod
-    def __table_args__(cls) -> tuple[Any, ...]:
-        name = f"ix_{cls.__tablename__}_email_lower"
-        return (Index(name, text("lower(email)"), unique=True),)
 
 
 class SQLAlchemyUserDatabase(Generic[UD]):
     """`BaseUserDatabase` over an async SQLAlchemy session factory.
 
     Each call runs in a transaction of its own: an update either stores the whole user or,
-    on any failure, leaves the stored row as it was (the old password hash included).
+    on any failure, leaves the stored row as it was. `replace_password_hash` is one
+    ``UPDATE … SET hashed_password = :new WHERE id = :id AND hashed_password = :old``: the
+    database serialises concurrent ones on the row, so exactly one of them matches.
+
+    Errors leave as `UserDatabaseError` without SQLAlchemy's message, which quotes the
+    statement's parameters (password hashes among them) unless the engine was created with
+    ``hide_parameters=True``.
     """
 
     def __init__(
@@ -60,46 +73,74 @@ class SQLAlchemyUserDatabase(Generic[UD]):
         self.session_factory = session_factory
         self.table = user_table
         self._columns = {column.key for column in user_table.__table__.columns}  # type: ignore[attr-defined]
+        self._model_columns = self._columns - {"email_key"}
+
+    @asynccontextmanager
+    async def _transaction(
+        self, operation: str, *, writing: UD | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction; errors come out without the statement's parameters.
+
+        With ``writing``, a unique-key violation means that user's e-mail is taken.
+        """
+        try:
+            async with self.session_factory() as session, session.begin():
+                yield session
+        except IntegrityError:
+            if writing is not None:
+                raise UserAlreadyExistsError(writing.id) from None
+            raise UserDatabaseError(f"{operation} failed: integrity error") from None
+        except SQLAlchemyError as exc:
+            cause = type(exc).__name__
+            if isinstance(exc, StatementError):
+                cause = f"{type(exc.orig).__name__}: {exc.orig}"
+            raise UserDatabaseError(f"{operation} failed: {cause}") from None
 
     def _row_values(self, user: UD) -> dict[str, Any]:
-        return {k: v for k, v in user.model_dump().items() if k in self._columns}
+        values = {k: v for k, v in user.model_dump().items() if k in self._columns}
+        values["email_key"] = canonical_email(user.email)
+        return values
 
     def _to_model(self, row: SQLAlchemyBaseUserTable | None) -> UD | None:
         if row is None:
             return None
-        values = {column: getattr(row, column) for column in self._columns}
+        values = {column: getattr(row, column) for column in self._model_columns}
         return self.user_db_model.model_validate(values)
 
     async def get(self, id: UUID4) -> UD | None:
-        async with self.session_factory() as session:
+        async with self._transaction("get") as session:
             return self._to_model(await session.get(self.table, id))
 
     async def get_by_email(self, email: str) -> UD | None:
-        query = select(self.table).where(func.lower(self.table.email) == email.lower())
-        async with self.session_factory() as session:
+        query = select(self.table).where(self.table.email_key == canonical_email(email))
+        async with self._transaction("get_by_email") as session:
             return self._to_model((await session.execute(query)).scalar_one_or_none())
 
     async def create(self, user: UD) -> UD:
-        try:
-            async with self.session_factory() as session, session.begin():
-                session.add(self.table(**self._row_values(user)))
-        except IntegrityError:
-            raise UserAlreadyExistsError(user.id) from None
+        async with self._transaction("create", writing=user) as session:
+            session.add(self.table(**self._row_values(user)))
         return user
 
     async def update(self, user: UD) -> UD:
         values = self._row_values(user)
         del values["id"]
         statement = update(self.table).where(self.table.id == user.id).values(**values)
-        try:
-            async with self.session_factory() as session, session.begin():
-                result = await session.execute(statement)
-                if result.rowcount == 0:  # type: ignore[attr-defined]
-                    raise UserNotFoundError(user.id)
-        except IntegrityError:
-            raise UserAlreadyExistsError(user.id) from None
+        async with self._transaction("update", writing=user) as session:
+            result = await session.execute(statement)
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise UserNotFoundError(user.id)
         return user
 
+    async def replace_password_hash(self, id: UUID4, old_hash: str, new_hash: str) -> bool:
+        statement = (
+            update(self.table)
+            .where(self.table.id == id, self.table.hashed_password == old_hash)
+            .values(hashed_password=new_hash)
+        )
+        async with self._transaction("replace_password_hash") as session:
+            result = await session.execute(statement)
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     async def delete(self, user: UD) -> None:
-        async with self.session_factory() as session, session.begin():
+        async with self._transaction("delete") as session:
             await session.execute(delete(self.table).where(self.table.id == user.id))

@@ -8,13 +8,20 @@ from fastapi import APIRouter, HTTPException, Request, status
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse, Response
 
+from fastapi_password_reset._hooks import (
+    AfterRegister,
+    BackgroundWork,
+    ValidatePassword,
+    call_hook,
+    call_hook_logged,
+)
+from fastapi_password_reset._redaction import remember_secret
 from fastapi_password_reset.db.base import UD, BaseUserDatabase
 from fastapi_password_reset.exceptions import InvalidPasswordException, UserAlreadyExistsError
 from fastapi_password_reset.models import BaseUser, BaseUserCreate
 from fastapi_password_reset.password import PasswordHelper
+from fastapi_password_reset.router._routes import RedactedRoute
 from fastapi_password_reset.router.common import ErrorCode, error_examples
-from fastapi_password_reset.router.hooks import BackgroundWork, Hook, call_hook, call_hook_logged
-from fastapi_password_reset.router.validation import RedactedValidationRoute
 
 _PRIVILEGED_FIELDS = {"password", "is_active", "is_superuser", "is_verified"}
 
@@ -26,14 +33,15 @@ def build_register_router(
     user_create_model: type[BaseUserCreate],
     user_db_model: type[UD],
     password_helper: PasswordHelper,
-    validate_password: Hook | None,
+    validate_password: ValidatePassword | None,
     background: BackgroundWork,
-    after_register: Hook | None,
+    after_register: AfterRegister[UD] | None,
 ) -> APIRouter:
     """Create an account; ``after_register(user, request)`` runs after the answer."""
-    router = APIRouter(route_class=RedactedValidationRoute)
+    router = APIRouter(route_class=RedactedRoute)
 
     async def register(request: Request, user: BaseUserCreate) -> Response:
+        remember_secret(user.password)
         if validate_password is not None:
             try:
                 await call_hook(validate_password, user.password, user)
@@ -45,6 +53,7 @@ def build_register_router(
         # Self-registration cannot grant privileges: the flags keep the model's defaults.
         fields = user.model_dump(exclude=_PRIVILEGED_FIELDS)
         hashed_password = await password_helper.hash(user.password)
+        remember_secret(hashed_password)
         try:
             created = await user_db.create(user_db_model(**fields, hashed_password=hashed_password))
         except UserAlreadyExistsError:
@@ -58,7 +67,7 @@ def build_register_router(
                 call_hook_logged,
                 "after_register",
                 after_register,
-                (),
+                created.id,
                 created,
                 request,
             )

@@ -1,52 +1,71 @@
-"""The seam between the reset routes and the way reset tokens are made and kept."""
+"""The seam between the reset flow and the way reset tokens are made and kept."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
 
-from pydantic import UUID4
-
-from fastapi_password_reset.signing import Secret
+from fastapi_password_reset._signing import Secret
 
 
 class UserRecord(Protocol):
-    """What a strategy needs of a user: who it is and what its password currently is."""
+    """What a strategy needs of a user: who it is, and the account as a token is bound to it."""
 
     @property
-    def id(self) -> UUID4: ...
+    def id(self) -> UUID: ...
+
+    @property
+    def email(self) -> str: ...
 
     @property
     def hashed_password(self) -> str: ...
 
 
-U = TypeVar("U", bound=UserRecord)
+@dataclass(frozen=True)
+class ResetTicket:
+    """A token parsed and verified once, handed from read to consume to give-back.
+
+    ``fingerprint`` is the account fingerprint the token was issued under; the service
+    compares it with the user's current one before anything is spent.
+    """
+
+    user_id: UUID
+    fingerprint: str
 
 
 class ResetTokenStrategy(Protocol):
-    """Issues, checks and uses up password-reset tokens.
+    """Issues, reads, uses up and revokes password-reset tokens.
 
-    The router binds one secret and one lifetime to it before any other call. ``consume_token``
-    is the single-use gate: of any number of concurrent calls with one token, one returns True.
-    A store that cannot be reached raises `TokenStoreUnavailableError` and changes nothing.
+    A router binds one secret and one lifetime to it before any other call. A token is read
+    once into a ticket (a subclass of `ResetTicket` of the strategy's own; a ticket of another
+    strategy is refused); ``consume_token`` is the gate a reset passes before it writes, and
+    ``restore_token`` gives a consumed token back when the write failed. A store that cannot be
+    reached raises `TokenStoreUnavailableError`.
     """
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None: ...
 
-    async def issue_token(self, user: UserRecord) -> str | None:
-        """A new token for the user, or None when the strategy declines (rate limit)."""
+    async def issue_token(
+        self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
+    ) -> str | None:
+        """A new token for the user, or None when throttled (only when ``throttle``)."""
         ...
 
-    async def read_token(
-        self, token: str, get_user: Callable[[UUID4], Awaitable[U | None]]
-    ) -> U | None:
-        """The user the token is live for, loaded through ``get_user``; None if it is not."""
+    async def read_token(self, token: str) -> ResetTicket | None:
+        """The ticket of a live token; None for anything else. Loads no user."""
         ...
 
-    async def consume_token(self, token: str, user: UserRecord) -> bool: ...
+    def is_current(self, ticket: ResetTicket, user: UserRecord) -> bool:
+        """Whether the account is still as it was when the token was issued."""
+        ...
 
-    async def restore_token(self, token: str, user: UserRecord) -> None:
-        """Give back a consumed token whose reset could not be stored."""
+    async def consume_token(self, ticket: ResetTicket) -> bool:
+        """Take the token for this reset; False if another reset has it or it died."""
+        ...
+
+    async def restore_token(self, ticket: ResetTicket) -> None:
+        """Give back a token taken by `consume_token` whose reset could not be stored."""
         ...
 
     async def password_changed(self, user: UserRecord) -> None:
@@ -55,7 +74,7 @@ class ResetTokenStrategy(Protocol):
 
     async def revoke_token(self, token: str) -> bool: ...
 
-    async def revoke_user_tokens(self, user_id: UUID4) -> int: ...
+    async def revoke_user_tokens(self, user_id: UUID | str) -> int: ...
 
 
 class TokenStrategyError(Exception):
@@ -75,4 +94,16 @@ class RevocationNotSupportedError(TokenStrategyError):
 
 
 class TokenStoreUnavailableError(TokenStrategyError):
-    """The store that keeps tokens could not be reached; nothing was changed by the call."""
+    """The store that keeps tokens refused or could not answer the call.
+
+    Connection loss, timeouts, a server that refuses writes (a demoted primary, ``OOM``,
+    ``NOREPLICAS``) and cluster errors all end here, so the routes answer 503.
+    """
+
+
+class RevocationNotReplicatedError(TokenStoreUnavailableError):
+    """A revocation was applied on the primary but fewer replicas than asked confirmed it."""
+
+    def __init__(self, message: str, *, revoked: int) -> None:
+        super().__init__(message)
+        self.revoked = revoked

@@ -1,27 +1,27 @@
-"""Stateless reset tokens: HS256 JWTs bound to the user's current password."""
+"""Stateless reset tokens: HS256 JWTs bound to the account as it was at issue time."""
 
 from __future__ import annotations
 
-import heapq
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
 
-from pydantic import UUID4
-
-from fastapi_password_reset import jwt_claims
-from fastapi_password_reset.signing import (
-    RESET_FINGERPRINT_PURPOSE,
-    Secret,
-    derive_key,
-    fingerprints_match,
-    password_fingerprint,
+from fastapi_password_reset import _jwt_claims
+from fastapi_password_reset._signing import Secret
+from fastapi_password_reset.tokens._binding import BindOnce
+from fastapi_password_reset.tokens.base import (
+    ResetTicket,
+    RevocationNotSupportedError,
+    UserRecord,
 )
-from fastapi_password_reset.tokens.base import RevocationNotSupportedError, U, UserRecord
-from fastapi_password_reset.tokens.binding import BindOnce
 
 RESET_AUDIENCE = "fastapi-users:reset"
 
-_Reservation = tuple[UUID4, str]
+
+@dataclass(frozen=True)
+class JWTTicket(ResetTicket):
+    expires_at: float
 
 
 class JWTResetTokenStrategy:
@@ -31,89 +31,55 @@ class JWTResetTokenStrategy:
 
     - It is an HS256 JWT under the bound secret (at least 32 bytes). Decoding names the one
       accepted algorithm, so ``alg: none`` and algorithm-confusion tokens are refused, and it
-      requires ``sub``, ``aud``, ``exp`` and the password fingerprint.
+      requires ``sub``, ``aud``, ``exp`` and the account fingerprint.
     - The audience ``fastapi-users:reset`` keeps access tokens and other JWTs signed with the
       same secret from being accepted here.
-    - The fingerprint is a keyed digest of the password hash at issue time. A reset changes the
-      hash, so the token, and every other token issued before, stops matching: single use
-      without storage. The comparison is constant-time.
-    - Within one process, concurrent resets with tokens for the same password are serialised
-      by a reservation, so exactly one succeeds. Across processes the user store decides; the
-      Redis strategy gives exactly-once everywhere.
+    - The fingerprint is a keyed digest of the e-mail address and the password hash at issue
+      time. A reset changes the hash, so the token, and every other token issued before it,
+      stops matching; an e-mail change kills them too. The comparison is constant-time.
+    - Single use across any number of processes: the reset writes the new hash only if the
+      stored hash is still the one the token was issued under (a compare-and-set in the user
+      database), so of concurrent resets with one token exactly one writes.
 
-    Any malformed input makes a check return None or False; nothing raises to the caller.
-    ``clock`` returns the current Unix time and is injectable for tests.
+    Any malformed input makes a read return None; nothing raises to the caller. ``clock``
+    returns the current Unix time and is injectable for tests.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._settings = BindOnce(type(self).__name__)
-        self._fingerprint_key = b""
-        # Reservations taken by consume_token, each until its token's expiry, and the same
-        # ordered by expiry so that expired ones are dropped without scanning them all.
-        self._reserved: dict[_Reservation, float] = {}
-        self._expiries: list[tuple[float, _Reservation]] = []
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None:
         self._settings.bind(secret, lifetime_seconds)
-        self._fingerprint_key = derive_key(self._settings.binding.key, RESET_FINGERPRINT_PURPOSE)
 
-    def _fingerprint(self, user: UserRecord) -> str:
-        return password_fingerprint(self._fingerprint_key, user.hashed_password)
+    async def issue_token(
+        self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
+    ) -> str:
+        """A token for the user; JWTs are never throttled here."""
+        claims = _jwt_claims.Claims(
+            user_id=user.id,
+            fingerprint=self._settings.fingerprint(user),
+            expires_at=self._clock() + self._settings.lifetime(lifetime_seconds),
+        )
+        return _jwt_claims.encode(claims, audience=RESET_AUDIENCE, key=self._settings.binding.key)
 
-    def _decode(self, token: str) -> jwt_claims.Claims | None:
-        return jwt_claims.decode(
+    async def read_token(self, token: str) -> JWTTicket | None:
+        claims = _jwt_claims.decode(
             token, audience=RESET_AUDIENCE, key=self._settings.binding.key, now=self._clock()
         )
-
-    def _is_current(self, claims: jwt_claims.Claims, user: UserRecord) -> bool:
-        return claims.user_id == user.id and fingerprints_match(
-            self._fingerprint(user), claims.fingerprint
-        )
-
-    async def issue_token(self, user: UserRecord) -> str:
-        binding = self._settings.binding
-        claims = jwt_claims.Claims(
-            user_id=user.id,
-            fingerprint=self._fingerprint(user),
-            expires_at=self._clock() + binding.lifetime_seconds,
-        )
-        return jwt_claims.encode(claims, audience=RESET_AUDIENCE, key=binding.key)
-
-    async def read_token(
-        self, token: str, get_user: Callable[[UUID4], Awaitable[U | None]]
-    ) -> U | None:
-        claims = self._decode(token)
         if claims is None:
             return None
-        user = await get_user(claims.user_id)
-        if user is None or not self._is_current(claims, user):
-            return None
-        return user
+        return JWTTicket(claims.user_id, claims.fingerprint, claims.expires_at)
 
-    async def consume_token(self, token: str, user: UserRecord) -> bool:
-        claims = self._decode(token)
-        if claims is None or not self._is_current(claims, user):
-            return False
-        self._drop_expired_reservations()
-        reservation = (user.id, claims.fingerprint)
-        if reservation in self._reserved:
-            return False
-        self._reserved[reservation] = claims.expires_at
-        heapq.heappush(self._expiries, (claims.expires_at, reservation))
-        return True
+    def is_current(self, ticket: ResetTicket, user: UserRecord) -> bool:
+        return isinstance(ticket, JWTTicket) and self._settings.is_current(ticket, user)
 
-    def _drop_expired_reservations(self) -> None:
-        now = self._clock()
-        while self._expiries and self._expiries[0][0] <= now:
-            until, reservation = heapq.heappop(self._expiries)
-            if self._reserved.get(reservation) == until:
-                del self._reserved[reservation]
+    async def consume_token(self, ticket: ResetTicket) -> bool:
+        """Still unexpired: the user database's compare-and-set decides which reset wins."""
+        return isinstance(ticket, JWTTicket) and ticket.expires_at > self._clock()
 
-    async def restore_token(self, token: str, user: UserRecord) -> None:
-        claims = self._decode(token)
-        if claims is not None:
-            self._reserved.pop((user.id, claims.fingerprint), None)
+    async def restore_token(self, ticket: ResetTicket) -> None:
+        """Nothing to give back: the token lives until the password hash changes."""
 
     async def password_changed(self, user: UserRecord) -> None:
         """Nothing to do: the new password hash no longer matches any older token."""
@@ -121,11 +87,12 @@ class JWTResetTokenStrategy:
     async def revoke_token(self, token: str) -> bool:
         raise RevocationNotSupportedError(
             "JWT reset tokens are stateless and cannot be revoked one by one; they die when "
-            "the password changes or they expire. Use RedisResetTokenStrategy to revoke."
+            "the password or e-mail changes or they expire. Use RedisResetTokenStrategy to "
+            "revoke."
         )
 
-    async def revoke_user_tokens(self, user_id: UUID4) -> int:
+    async def revoke_user_tokens(self, user_id: UUID | str) -> int:
         raise RevocationNotSupportedError(
             "JWT reset tokens are stateless and cannot be revoked; they die when the password "
-            "changes or they expire. Use RedisResetTokenStrategy to revoke."
+            "or e-mail changes or they expire. Use RedisResetTokenStrategy to revoke."
         )

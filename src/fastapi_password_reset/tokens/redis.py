@@ -3,34 +3,50 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
-from pydantic import UUID4
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis, RedisCluster
 from redis.commands.core import AsyncScript
 
-from fastapi_password_reset.signing import (
-    RESET_FINGERPRINT_PURPOSE,
-    Secret,
-    derive_key,
-    password_fingerprint,
+from fastapi_password_reset._signing import Secret
+from fastapi_password_reset.tokens import _redis_scripts
+from fastapi_password_reset.tokens._binding import BindOnce, as_user_id
+from fastapi_password_reset.tokens._redis_keys import StoredToken, TokenKeys
+from fastapi_password_reset.tokens.base import (
+    ResetTicket,
+    RevocationNotReplicatedError,
+    TokenStoreUnavailableError,
+    UserRecord,
 )
-from fastapi_password_reset.tokens import redis_scripts
-from fastapi_password_reset.tokens.base import TokenStoreUnavailableError, U, UserRecord
-from fastapi_password_reset.tokens.binding import BindOnce
-from fastapi_password_reset.tokens.redis_keys import StoredToken, TokenKeys
 
-# What a lost, overloaded or resharding server raises: the store is unavailable, not wrong.
-_UNAVAILABLE = (
-    redis_errors.ConnectionError,
-    redis_errors.TimeoutError,
-    redis_errors.ClusterDownError,
-    redis_errors.TryAgainError,
-    redis_errors.RedisClusterException,
-    OSError,
-)
+logger = logging.getLogger("fastapi_password_reset")
+
+# Every failure of the store, as redis-py reports it: connection loss and timeouts, a server
+# that refuses writes (READONLY after a failover, NOREPLICAS, OOM, BUSY, LOADING), cluster
+# errors. None of them says anything about the token, so all are "unavailable", never a 500.
+_STORE_FAILURES = (redis_errors.RedisError, redis_errors.RedisClusterException, OSError)
+
+# How long a reset attempt holds a token it consumed before another attempt may take it. A
+# reset writes one row between consume and release; an attempt that died (a lost reply whose
+# retries ran out, a killed worker) must not lose the link for good. If a slow attempt is
+# overtaken, the user database's compare-and-set still lets only one of them write.
+CLAIM_LEASE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class RedisTicket(ResetTicket):
+    tag: str
+    digest: str
+    # Random per reset request: a consume retried after a lost reply is recognised as the
+    # same attempt, and only the attempt that took a token can give it back.
+    attempt: str
 
 
 class RedisResetTokenStrategy:
@@ -41,17 +57,25 @@ class RedisResetTokenStrategy:
     - A token carries 256 random bits; Redis holds only an HMAC-SHA256 digest of it under
       the bound secret, so a dump, ``MONITOR`` or a Redis-only attacker can neither use a
       stored token nor forge a new one.
-    - Single use: one Lua script checks and moves the token in one step, so of any number of
-      concurrent resets, on any number of processes, exactly one gets it. A failed reset
-      moves it back with its remaining lifetime.
-    - The stored value names the user and a fingerprint of the password hash at issue time:
-      a password changed by any path kills the token even if revocation did not run.
+    - Single use: one Lua script checks and claims the token for one reset attempt, so of any
+      number of concurrent resets, on any number of processes, one gets it; the user
+      database's compare-and-set then lets at most one write. A failed reset gives the token
+      back with its remaining lifetime.
+    - Lost replies: every script gives the same answer when redis-py retries it after a lost
+      reply, so a consume that ran is not mistaken for a refusal, and an issue that ran is not
+      mistaken for a throttle. A claim whose attempt died ends after `CLAIM_LEASE_SECONDS`.
+    - Revocation deletes a token's only key; a give-back only drops a claim on a key that
+      still exists, so it can never bring a revoked token back.
+    - The stored value names the user and a fingerprint of the e-mail and password hash at
+      issue time: an account changed by any path kills the token even if revocation did not run.
     - Every key of a user shares one hash slot, so each script is atomic on Redis Cluster too.
-    - At most ``max_tokens_per_user`` tokens live per user (the oldest is revoked), expired
-      entries are purged on each issue, and ``min_interval_seconds`` throttles issuing.
+    - At most ``max_tokens_per_user`` tokens live per user (the one expiring first is revoked),
+      expired entries are purged on each issue, and ``min_interval_seconds`` throttles issuing.
     - At most ``max_concurrent_commands`` commands are in flight at once; more wait, so a
       burst does not exhaust the client's connection pool (keep it below the pool's size).
-    - Any connection failure raises `TokenStoreUnavailableError` and changes nothing.
+    - Any failure of the store raises `TokenStoreUnavailableError`.
+    - With ``wait_for_replicas``, a revocation returns only after that many replicas
+      acknowledged it (``WAIT``), so a failover right after it does not bring tokens back.
     """
 
     def __init__(
@@ -62,6 +86,8 @@ class RedisResetTokenStrategy:
         max_tokens_per_user: int = 5,
         min_interval_seconds: float = 0,
         max_concurrent_commands: int = 64,
+        wait_for_replicas: int = 0,
+        wait_timeout_seconds: float = 1.0,
     ) -> None:
         if isinstance(max_tokens_per_user, bool) or not isinstance(max_tokens_per_user, int):
             raise TypeError("max_tokens_per_user must be an int")
@@ -73,26 +99,29 @@ class RedisResetTokenStrategy:
             raise ValueError("key_prefix must be non-empty and contain no braces")
         if max_concurrent_commands < 1:
             raise ValueError("max_concurrent_commands must be at least 1")
+        if wait_for_replicas < 0 or wait_timeout_seconds <= 0:
+            raise ValueError("wait_for_replicas must be >= 0 and wait_timeout_seconds > 0")
         self.redis = redis
         self._key_prefix = key_prefix
         self.max_tokens_per_user = max_tokens_per_user
         self.min_interval_seconds = min_interval_seconds
+        self.wait_for_replicas = wait_for_replicas
+        self.wait_timeout_seconds = wait_timeout_seconds
         self._settings = BindOnce(type(self).__name__)
-        self._issue = redis.register_script(redis_scripts.ISSUE_TOKEN)
-        self._consume = redis.register_script(redis_scripts.CONSUME_TOKEN)
-        self._revoke_user = redis.register_script(redis_scripts.REVOKE_USER_TOKENS)
-        self._revoke_one = redis.register_script(redis_scripts.REVOKE_TOKEN)
+        self._issue = redis.register_script(_redis_scripts.ISSUE_TOKEN)
+        self._consume = redis.register_script(_redis_scripts.CONSUME_TOKEN)
+        self._release = redis.register_script(_redis_scripts.RELEASE_TOKEN)
+        self._revoke_user = redis.register_script(_redis_scripts.REVOKE_USER_TOKENS)
+        self._revoke_one = redis.register_script(_redis_scripts.REVOKE_TOKEN)
         self._keys: TokenKeys | None = None
         # redis-py's pool refuses a command outright once all its connections are busy (100
         # by default). A burst of forgot-password requests would then lose reset mails; this
         # bound makes the excess wait its turn instead.
         self._command_slots = asyncio.Semaphore(max_concurrent_commands)
-        self._fingerprint_key = b""
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None:
         self._settings.bind(secret, lifetime_seconds)
         self._keys = TokenKeys(self._settings.binding.key, self._key_prefix)
-        self._fingerprint_key = derive_key(self._settings.binding.key, RESET_FINGERPRINT_PURPOSE)
 
     @property
     def key_prefix(self) -> str:
@@ -106,87 +135,130 @@ class RedisResetTokenStrategy:
         assert self._keys is not None
         return self._keys
 
-    def _stored(self, user: UserRecord) -> StoredToken:
-        return StoredToken(
-            user.id, password_fingerprint(self._fingerprint_key, user.hashed_password)
-        )
-
     async def _call(self, command: Callable[[], Awaitable[Any]]) -> Any:
         try:
             async with self._command_slots:
                 return await command()
-        except _UNAVAILABLE as exc:
+        except _STORE_FAILURES as exc:
             raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
 
-    async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        return await self._call(lambda: script(keys=keys, args=args))
+    async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> int:
+        return int(await self._call(lambda: script(keys=keys, args=args)))
 
-    async def issue_token(self, user: UserRecord) -> str | None:
-        keys, lifetime = self.keys, self._settings.binding.lifetime_seconds
+    async def issue_token(
+        self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
+    ) -> str | None:
+        """A new token, or None when ``throttle`` and the user had one too recently."""
+        keys, lifetime = self.keys, self._settings.lifetime(lifetime_seconds)
         token, tag, digest = keys.new_token(user.id)
-        args = [
-            digest,
-            self._stored(user).encode(),
-            lifetime * 1000,
-            self.max_tokens_per_user,
-            int(self.min_interval_seconds * 1000),
-            keys.user_prefix(tag),
-        ]
-        issued = await self._run(self._issue, [keys.index(tag), keys.live(tag, digest)], args)
-        return token if int(issued) == 1 else None
-
-    async def read_token(
-        self, token: str, get_user: Callable[[UUID4], Awaitable[U | None]]
-    ) -> U | None:
-        keys = self.keys
-        parsed = keys.parse(token)
-        if parsed is None:
-            return None
-        live_key = keys.live(*parsed)
-        stored = StoredToken.decode(await self._call(lambda: self.redis.get(live_key)))
-        if stored is None or keys.tag(stored.user_id) != parsed[0]:
-            return None
-        user = await get_user(stored.user_id)
-        if user is None or self._stored(user) != stored:
-            return None
-        return user
-
-    async def consume_token(self, token: str, user: UserRecord) -> bool:
-        keys = self.keys
-        parsed = keys.parse(token)
-        if parsed is None:
-            return False
-        script_keys = [keys.live(*parsed), keys.pending(*parsed)]
-        consumed = await self._run(self._consume, script_keys, [self._stored(user).encode()])
-        return int(consumed) == 1
-
-    async def restore_token(self, token: str, user: UserRecord) -> None:
-        keys = self.keys
-        parsed = keys.parse(token)
-        if parsed is None:
-            return
+        value = StoredToken(user.id, self._settings.fingerprint(user)).encode()
+        interval_ms = int(self.min_interval_seconds * 1000) if throttle else 0
+        script_keys = [keys.index(tag), keys.live(tag, digest), keys.throttle(tag)]
+        args = [digest, value, lifetime * 1000, self.max_tokens_per_user, interval_ms]
         try:
-            pending, live = keys.pending(*parsed), keys.live(*parsed)
-            await self._call(lambda: self.redis.renamenx(pending, live))
-        except redis_errors.ResponseError:
-            return  # the pending token was revoked or expired meanwhile: nothing to give back
+            issued = await self._run(self._issue, script_keys, [*args, keys.user_prefix(tag)])
+        except TokenStoreUnavailableError:
+            # The script may have run with its reply lost for good: withdraw the token, so
+            # that the user is not left throttled without a mail.
+            await self._withdraw(tag, digest)
+            raise
+        return token if issued == 1 else None
+
+    async def _withdraw(self, tag: str, digest: str) -> None:
+        try:
+            await self._revoke_digest(tag, digest)
+        except TokenStoreUnavailableError:
+            logger.warning("could not withdraw a token whose issue failed; it expires unused")
+
+    async def read_token(self, token: str) -> RedisTicket | None:
+        keys = self.keys
+        parsed = keys.parse(token)
+        if parsed is None:
+            return None
+        tag, digest = parsed
+        live_key = keys.live(tag, digest)
+        value, claimed_until = await self._call(lambda: self.redis.hmget(live_key, ["v", "l"]))
+        stored = StoredToken.decode(value)
+        if stored is None or keys.tag(stored.user_id) != tag:
+            return None
+        # A claim held by a reset in progress; the consume script decides on the server clock.
+        if claimed_until is not None and float(claimed_until) > time.time() * 1000:
+            return None
+        return RedisTicket(stored.user_id, stored.fingerprint, tag, digest, secrets.token_hex(16))
+
+    def is_current(self, ticket: ResetTicket, user: UserRecord) -> bool:
+        return isinstance(ticket, RedisTicket) and self._settings.is_current(ticket, user)
+
+    async def consume_token(self, ticket: ResetTicket) -> bool:
+        if not isinstance(ticket, RedisTicket):
+            return False
+        value = StoredToken(ticket.user_id, ticket.fingerprint).encode()
+        args = [value, ticket.attempt, CLAIM_LEASE_SECONDS * 1000]
+        live_key = self.keys.live(ticket.tag, ticket.digest)
+        try:
+            return await self._run(self._consume, [live_key], args) == 1
+        except TokenStoreUnavailableError:
+            # The claim may have been taken with its reply lost for good: drop it, so that
+            # the link works again at once rather than after the lease.
+            await self._release_quietly(ticket)
+            raise
+
+    async def restore_token(self, ticket: ResetTicket) -> None:
+        if not isinstance(ticket, RedisTicket):
+            return
+        live_key = self.keys.live(ticket.tag, ticket.digest)
+        await self._run(self._release, [live_key], [ticket.attempt])
+
+    async def _release_quietly(self, ticket: RedisTicket) -> None:
+        try:
+            await self.restore_token(ticket)
+        except TokenStoreUnavailableError:
+            logger.warning("could not release a claimed token; it is free again after the lease")
 
     async def password_changed(self, user: UserRecord) -> None:
         await self.revoke_user_tokens(user.id)
 
     async def revoke_token(self, token: str) -> bool:
         """Revoke one token; True if it was outstanding."""
-        keys = self.keys
-        parsed = keys.parse(token)
+        parsed = self.keys.parse(token)
         if parsed is None:
             return False
-        tag, digest = parsed
-        script_keys = [keys.live(tag, digest), keys.pending(tag, digest), keys.index(tag)]
-        return int(await self._run(self._revoke_one, script_keys, [digest])) > 0
+        revoked = await self._revoke_digest(*parsed)
+        await self._wait_for_replicas(self.keys.index(parsed[0]), revoked)
+        return revoked > 0
 
-    async def revoke_user_tokens(self, user_id: UUID4) -> int:
-        """Revoke every outstanding token of a user; the number revoked."""
+    async def _revoke_digest(self, tag: str, digest: str) -> int:
         keys = self.keys
-        tag = keys.tag(user_id)
-        revoked = await self._run(self._revoke_user, [keys.index(tag)], [keys.user_prefix(tag)])
-        return int(revoked)
+        script_keys = [keys.live(tag, digest), keys.index(tag), keys.throttle(tag)]
+        return await self._run(self._revoke_one, script_keys, [digest])
+
+    async def revoke_user_tokens(self, user_id: UUID | str) -> int:
+        """Revoke every outstanding token of a user (a UUID or its text); the number revoked."""
+        keys = self.keys
+        tag = keys.tag(as_user_id(user_id))
+        script_keys = [keys.index(tag), keys.throttle(tag)]
+        revoked = await self._run(self._revoke_user, script_keys, [keys.user_prefix(tag)])
+        await self._wait_for_replicas(keys.index(tag), revoked)
+        return revoked
+
+    async def _wait_for_replicas(self, key: str, revoked: int) -> None:
+        """With ``wait_for_replicas``, return only once that many replicas have the change."""
+        if not self.wait_for_replicas:
+            return
+        wanted, timeout_ms = self.wait_for_replicas, int(self.wait_timeout_seconds * 1000)
+        client = self.redis
+        if isinstance(client, RedisCluster):
+            node = client.get_node_from_key(key)
+            acknowledged = await self._call(
+                lambda: client.execute_command("WAIT", wanted, timeout_ms, target_nodes=node)
+            )
+        else:
+            acknowledged = await self._call(
+                lambda: client.execute_command("WAIT", wanted, timeout_ms)  # type: ignore[no-untyped-call]
+            )
+        if int(acknowledged) < wanted:
+            raise RevocationNotReplicatedError(
+                f"the revocation reached {acknowledged} of {wanted} replicas within "
+                f"{self.wait_timeout_seconds} s",
+                revoked=revoked,
+            )

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
-from fastapi_password_reset.signing import derive_key
+from fastapi_password_reset._signing import derive_key
 
 _B64 = "[A-Za-z0-9_-]"
 _TOKEN_SHAPE = re.compile(rf"({_B64}{{22}})\.({_B64}{{43}})")
@@ -78,5 +78,5 @@ class TokenKeys:
     def live(self, tag: str, digest: str) -> str:
         return self.user_prefix(tag) + "t:" + digest
 
-    def pending(self, tag: str, digest: str) -> str:
-        return self.user_prefix(tag) + "p:" + digest
+    def throttle(self, tag: str) -> str:
+        return self.user_prefix(tag) + "i"

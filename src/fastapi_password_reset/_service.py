@@ -1,0 +1,227 @@
+"""The password-reset flow as one plain service, free of HTTP."""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from typing import TYPE_CHECKING, Generic
+
+from fastapi_password_reset._hooks import (
+    AfterForgotPassword,
+    AfterResetPassword,
+    ValidatePassword,
+    call_hook,
+    call_hook_logged,
+)
+from fastapi_password_reset._redaction import (
+    collecting_secrets,
+    redacted_traceback,
+    remember_secret,
+)
+from fastapi_password_reset.db.base import UD, BaseUserDatabase
+from fastapi_password_reset.exceptions import (
+    BadResetTokenError,
+    PasswordNotSavedError,
+    TokenRefusal,
+)
+from fastapi_password_reset.password import PasswordHelper
+from fastapi_password_reset.tokens.base import (
+    ResetTicket,
+    ResetTokenStrategy,
+    TokenStoreUnavailableError,
+)
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+logger = logging.getLogger("fastapi_password_reset")
+
+
+class ForgotOutcome(str, Enum):  # noqa: UP042 - str mixin, like ErrorCode
+    """What became of a request for a reset mail (the client is told none of it)."""
+
+    TOKEN_SENT = "token_sent"
+    NO_ACCOUNT = "no_account"
+    THROTTLED = "throttled"
+    STORE_UNAVAILABLE = "store_unavailable"
+    FAILED = "failed"
+    HOOK_FAILED = "hook_failed"
+
+
+class PasswordResetService(Generic[UD]):
+    """Ask for a reset, reset with a token, check a token, issue a token from code.
+
+    The routers only translate its outcomes into answers; an application can call it too.
+    Why a reset is safe, in order:
+
+    1. The token is read once into a ticket; the user it names must exist, be active, and
+       still have the e-mail and password hash the token was issued under.
+    2. The password policy runs, then the new password is hashed (off the event loop), before
+       the token is spent: a refused password leaves the token usable.
+    3. The strategy's consume is the first gate (Redis: one claim per token).
+    4. Only the hash is written, and only if it is still the one the token was issued under
+       (the user database's compare-and-set): a deactivation or e-mail change made meanwhile
+       is kept, and of concurrent resets with one token, on any number of processes, exactly
+       one writes. If the write fails, the token is given back.
+    5. Every other token of the user dies: its fingerprint no longer matches, and the Redis
+       strategy also deletes them.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_db: BaseUserDatabase[UD],
+        password_helper: PasswordHelper,
+        token_strategy: ResetTokenStrategy,
+        validate_password: ValidatePassword | None = None,
+        after_forgot_password: AfterForgotPassword[UD] | None = None,
+        after_reset_password: AfterResetPassword[UD] | None = None,
+    ) -> None:
+        self.user_db = user_db
+        self.password_helper = password_helper
+        self.token_strategy = token_strategy
+        self.validate_password = validate_password
+        self.after_forgot_password = after_forgot_password
+        self.after_reset_password = after_reset_password
+
+    async def forgot_password(self, email: str, request: Request | None = None) -> ForgotOutcome:
+        """Look the address up, issue a token, call ``after_forgot_password``; never raises.
+
+        Meant to run after the answer was sent, so that its work cannot show in the answer.
+        """
+        with collecting_secrets():
+            try:
+                user = await self.user_db.get_by_email(email)
+            except Exception as exc:
+                logger.error("forgot-password: user lookup failed:\n%s", redacted_traceback(exc))
+                return ForgotOutcome.FAILED
+            if user is None or not user.is_active:
+                return ForgotOutcome.NO_ACCOUNT
+            remember_secret(user.hashed_password)
+            try:
+                token = await self.token_strategy.issue_token(user)
+            except TokenStoreUnavailableError as exc:
+                logger.error(
+                    "forgot-password: token store unavailable, no token for user %s (%s)",
+                    user.id,
+                    exc,
+                )
+                return ForgotOutcome.STORE_UNAVAILABLE
+            except Exception as exc:
+                logger.error(
+                    "forgot-password: issuing a token for user %s failed:\n%s",
+                    user.id,
+                    redacted_traceback(exc),
+                )
+                return ForgotOutcome.FAILED
+            if token is None:
+                return ForgotOutcome.THROTTLED
+            remember_secret(token)
+            hook = self.after_forgot_password
+            if hook is not None and not await call_hook_logged(
+                "after_forgot_password", hook, user.id, user, token, request
+            ):
+                return ForgotOutcome.HOOK_FAILED
+            return ForgotOutcome.TOKEN_SENT
+
+    async def reset_password(self, token: str, password: str) -> UD:
+        """Set a new password with a reset token; the user as now stored.
+
+        Raises `BadResetTokenError`, `InvalidPasswordException` (or whatever else the policy
+        raises), `TokenStoreUnavailableError` (nothing changed) or `PasswordNotSavedError`
+        (the token still works).
+        """
+        remember_secret(token, password)
+        ticket = await self._read(token)
+        user = await self._user_of(ticket)
+        if self.validate_password is not None:
+            await call_hook(self.validate_password, password, user)
+        new_hash = await self.password_helper.hash(password)
+        remember_secret(new_hash)
+        if not await self.token_strategy.consume_token(ticket):
+            raise BadResetTokenError(TokenRefusal.ALREADY_USED)
+        await self._replace_password(ticket, user, new_hash)
+        await self._kill_other_tokens(user)
+        return user.model_copy(update={"hashed_password": new_hash})
+
+    async def after_reset(self, user: UD, request: Request | None = None) -> None:
+        """Call ``after_reset_password``; a failure is logged, never raised."""
+        if self.after_reset_password is not None:
+            with collecting_secrets():
+                remember_secret(user.hashed_password)
+                hook = self.after_reset_password
+                await call_hook_logged("after_reset_password", hook, user.id, user, request)
+
+    async def check_token(self, token: str) -> UD:
+        """The user a token would reset now, without using it; else `BadResetTokenError`."""
+        remember_secret(token)
+        return await self._user_of(await self._read(token))
+
+    async def issue_token(self, user: UD, *, lifetime_seconds: int | None = None) -> str:
+        """A reset token for ``user`` from application code, never throttled.
+
+        ``lifetime_seconds`` defaults to the router's lifetime. The caller delivers it.
+        """
+        token = await self.token_strategy.issue_token(
+            user, lifetime_seconds=lifetime_seconds, throttle=False
+        )
+        assert token is not None, "an unthrottled issue always gives a token"
+        return token
+
+    async def _read(self, token: str) -> ResetTicket:
+        ticket: ResetTicket | None = await self.token_strategy.read_token(token)
+        if ticket is None:
+            raise BadResetTokenError(TokenRefusal.INVALID)
+        return ticket
+
+    async def _user_of(self, ticket: ResetTicket) -> UD:
+        user = await self.user_db.get(ticket.user_id)
+        if user is None:
+            raise BadResetTokenError(TokenRefusal.NO_USER)
+        remember_secret(user.hashed_password)
+        if not self.token_strategy.is_current(ticket, user):
+            raise BadResetTokenError(TokenRefusal.ACCOUNT_CHANGED)
+        if not user.is_active:
+            raise BadResetTokenError(TokenRefusal.INACTIVE)
+        return user
+
+    async def _replace_password(self, ticket: ResetTicket, user: UD, new_hash: str) -> None:
+        """Write the hash if unchanged since the token was read; on failure give it back."""
+        try:
+            replaced = await self.user_db.replace_password_hash(
+                user.id, user.hashed_password, new_hash
+            )
+        except Exception as exc:
+            logger.error(
+                "reset-password: storing the new password of user %s failed:\n%s",
+                user.id,
+                redacted_traceback(exc),
+            )
+            await self._give_back(ticket, user)
+            raise PasswordNotSavedError() from None
+        if not replaced:
+            # Another reset wrote first, or the password changed by another path: either way
+            # the token was issued for a password that is gone.
+            raise BadResetTokenError(TokenRefusal.ALREADY_USED)
+
+    async def _give_back(self, ticket: ResetTicket, user: UD) -> None:
+        try:
+            await self.token_strategy.restore_token(ticket)
+        except Exception as exc:
+            logger.error(
+                "reset-password: could not give the token of user %s back:\n%s",
+                user.id,
+                redacted_traceback(exc),
+            )
+
+    async def _kill_other_tokens(self, user: UD) -> None:
+        try:
+            await self.token_strategy.password_changed(user)
+        except Exception as exc:
+            # The password is changed; the other tokens no longer match its fingerprint, so
+            # they are dead even where they could not be deleted.
+            logger.error(
+                "reset-password: could not revoke other tokens of user %s:\n%s",
+                user.id,
+                redacted_traceback(exc),
+            )

@@ -1,0 +1,101 @@
+"""The secret and lifetime a router hands to its token strategy, settable once."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from uuid import UUID
+
+from fastapi_password_reset._signing import (
+    RESET_FINGERPRINT_PURPOSE,
+    Secret,
+    account_fingerprint,
+    derive_key,
+    fingerprints_match,
+    secret_bytes,
+)
+from fastapi_password_reset.tokens.base import (
+    ResetTicket,
+    StrategyAlreadyBoundError,
+    StrategyNotBoundError,
+    UserRecord,
+)
+
+
+@dataclass(frozen=True)
+class Binding:
+    key: bytes
+    lifetime_seconds: int
+
+    def same_as(self, other: Binding) -> bool:
+        return self.lifetime_seconds == other.lifetime_seconds and hmac.compare_digest(
+            self.key, other.key
+        )
+
+
+def check_lifetime(lifetime_seconds: object, *, name: str) -> int:
+    if isinstance(lifetime_seconds, bool) or not isinstance(lifetime_seconds, int):
+        raise TypeError(f"{name} must be an int")
+    if lifetime_seconds <= 0:
+        raise ValueError(f"{name} must be positive")
+    return lifetime_seconds
+
+
+def as_user_id(user_id: UUID | str) -> UUID:
+    """A user id given as a UUID or as its text (from a shell, a queue, a log line)."""
+    if isinstance(user_id, UUID):
+        return user_id
+    try:
+        return UUID(str(user_id))
+    except ValueError:
+        raise ValueError(f"not a user id (a UUID): {user_id!r}") from None
+
+
+class BindOnce:
+    """Holds a strategy's binding: one secret and one lifetime for its whole life.
+
+    Binding again with the same settings is allowed (two routers may share a strategy); with
+    different ones it is an error, since tokens issued under one would fail under the other.
+    It also computes the account fingerprint both strategies bind reset tokens to.
+    """
+
+    def __init__(self, strategy_name: str) -> None:
+        self._strategy_name = strategy_name
+        self._binding: Binding | None = None
+        self._fingerprint_key = b""
+
+    def bind(self, secret: Secret, lifetime_seconds: int) -> None:
+        lifetime = check_lifetime(lifetime_seconds, name="reset_password_token_lifetime_seconds")
+        new = Binding(secret_bytes(secret, name="reset_password_token_secret"), lifetime)
+        if self._binding is not None and not self._binding.same_as(new):
+            raise StrategyAlreadyBoundError(
+                f"this {self._strategy_name} is already bound to another secret or lifetime; "
+                "give each router its own strategy or the same settings"
+            )
+        self._binding = new
+        self._fingerprint_key = derive_key(new.key, RESET_FINGERPRINT_PURPOSE)
+
+    @property
+    def binding(self) -> Binding:
+        if self._binding is None:
+            raise StrategyNotBoundError(
+                f"this {self._strategy_name} has no secret or lifetime yet: pass it to "
+                "get_reset_password_router(..., token_strategy=...) before using it"
+            )
+        return self._binding
+
+    def lifetime(self, override: int | None) -> int:
+        """The bound lifetime, or a lifetime the application chose for one token."""
+        if override is None:
+            return self.binding.lifetime_seconds
+        return check_lifetime(override, name="lifetime_seconds")
+
+    def fingerprint(self, user: UserRecord) -> str:
+        _ = self.binding  # an unbound strategy says what to do instead of using an empty key
+        return account_fingerprint(self._fingerprint_key, user.email, user.hashed_password)
+
+    def is_current(self, ticket: ResetTicket, user: UserRecord) -> bool:
+        """Same user, same e-mail, same password hash as at issue time; constant-time."""
+        return ticket.user_id == user.id and fingerprints_match(
+            self.fingerprint(user), ticket.fingerprint
+        )
