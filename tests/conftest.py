@@ -24,6 +24,7 @@ from fastapi_password_reset.tokens import (
     RedisResetTokenStrategy,
     ResetTokenStrategy,
 )
+from tests.postgres_server import PostgresServer
 from tests.redis_servers import RedisCluster, RedisServer, temporary_directory
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -119,6 +120,7 @@ def build_app(
     outbox: Outbox,
     validate_password: Any = length_policy,
     user_db: Any = None,
+    password_helper: PasswordHelper | None = None,
 ) -> tuple[FastAPI, FastAPIUsers[UserDB], InMemoryUserDatabase[UserDB], JWTAuthentication]:
     user_db = user_db if user_db is not None else InMemoryUserDatabase(UserDB)
     auth = JWTAuthentication(secret=SECRET, lifetime_seconds=3600, tokenUrl="auth/jwt/login")
@@ -130,7 +132,7 @@ def build_app(
         UserUpdate,
         UserDB,
         validate_password=validate_password,
-        password_helper=PasswordHelper(CHEAPEST),
+        password_helper=password_helper or PasswordHelper(CHEAPEST),
     )
 
     async def on_after_forgot_password(user: UserDB, token: str, request: Request) -> None:
@@ -190,6 +192,15 @@ def redis_cluster() -> Iterator[RedisCluster]:
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session, in a temporary directory."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 def make_redis_client(store: str, request: pytest.FixtureRequest, **options: Any) -> Any:
     """An async client on the named store; servers start on first use."""
     if store == "fakeredis":
@@ -233,10 +244,13 @@ async def strategy(request: pytest.FixtureRequest) -> AsyncIterator[ResetTokenSt
 
 
 @asynccontextmanager
-async def open_harness(strategy: ResetTokenStrategy, user_db: Any = None) -> AsyncIterator[Harness]:
-    """The test application over ``strategy`` (and ``user_db``, if given), with a client."""
+async def open_harness(
+    strategy: ResetTokenStrategy, user_db: Any = None, **options: Any
+) -> AsyncIterator[Harness]:
+    """The test application over ``strategy`` (and ``user_db``, ``validate_password`` or
+    ``password_helper``, if given), with a client."""
     outbox = Outbox()
-    app, users, db, auth = build_app(strategy, outbox, user_db=user_db)
+    app, users, db, auth = build_app(strategy, outbox, user_db=user_db, **options)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield Harness(app, users, db, auth, strategy, outbox, client)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from fastapi_password_reset.db import InMemoryUserDatabase
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import RedisResetTokenStrategy
 from tests.conftest import NEW_PASSWORD, PASSWORD, Outbox, UserDB, build_app, unique_prefix
-from tests.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.anyio
 
@@ -30,15 +29,6 @@ class Base(DeclarativeBase):
 
 class UserTable(SQLAlchemyBaseUserTable, Base):
     pass
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """A real PostgreSQL for the session, in a temporary directory."""
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def sql_database(url: str) -> tuple[SQLAlchemyUserDatabase[UserDB], Any]:
