@@ -3,11 +3,17 @@
 They run on free loopback ports, keep nothing on disk beyond a temporary directory, and are
 stopped when the test session ends. A missing redis-server binary fails the run: the
 Makefile installs it, and a skipped Redis test would hide exactly what it should prove.
+
+A server can also refuse writes the ways a production primary does (demoted to a replica,
+too few replicas, out of memory), and a replica can be paused so that its primary's WAIT
+times out: faults a stopped server cannot show, for Redis still answers, with an error.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -25,14 +31,26 @@ def redis_binary(name: str) -> str:
 
 
 class RedisServer:
-    """One redis-server process that can be stopped and started again on the same port."""
+    """One redis-server process that can be stopped and started again on the same port.
 
-    def __init__(self, directory: Path, *, cluster: bool = False, persistent: bool = False) -> None:
+    With ``replica_of``, it starts as a replica of the server on that loopback port.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        cluster: bool = False,
+        persistent: bool = False,
+        replica_of: int | None = None,
+    ) -> None:
         self.port = free_port(with_offset=10000 if cluster else 0)
         self.directory = directory
         self.cluster = cluster
         self.persistent = persistent
+        self.replica_of = replica_of
         self.process: subprocess.Popen[bytes] | None = None
+        self.paused = False
 
     @property
     def url(self) -> str:
@@ -47,7 +65,11 @@ class RedisServer:
             "--appendonly", "yes" if self.persistent else "no",
             "--appendfsync", "always",
             "--dir", str(self.directory),
+            # A replica's first sync starts at once instead of 5 s later (Redis 7.0's default).
+            "--repl-diskless-sync-delay", "0",
         ]  # fmt: skip
+        if self.replica_of is not None:
+            arguments += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         if self.cluster:
             arguments += [
                 "--cluster-enabled", "yes",
@@ -65,6 +87,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
+            self.resume()  # A paused process would hold SIGTERM until resumed.
             self.process.terminate()
             self.process.wait(10)
             self.process = None
@@ -76,12 +99,77 @@ class RedisServer:
             self.process.kill()
             self.process.wait(10)
             self.process = None
+            self.paused = False
 
     def cli(self, *arguments: str) -> str:
         command = [redis_binary("redis-cli"), "-p", str(self.port), *arguments]
         return subprocess.run(
             command, capture_output=True, text=True, check=True, timeout=30
         ).stdout
+
+    def _ok(self, *arguments: str) -> None:
+        # redis-cli exits with 0 on an error reply too: only the reply tells.
+        reply = self.cli(*arguments).strip()
+        if reply != "OK":
+            raise RuntimeError(f"redis-server refused {' '.join(arguments)}: {reply}")
+
+    # Writes refused the ways a production primary refuses them. Each has its undo, which a
+    # test calls in `finally`; none survives a restart.
+
+    def demote(self, primary_port: int) -> None:
+        """Make this server a replica, as a failover does: writes fail with READONLY.
+
+        Once synced, it holds the data of the server on ``primary_port``, not its own.
+        """
+        self._ok("REPLICAOF", "127.0.0.1", str(primary_port))
+
+    def promote(self) -> None:
+        """Make this server a primary again, keeping the data it has."""
+        self._ok("REPLICAOF", "NO", "ONE")
+
+    def require_replicas(self, count: int = 1) -> None:
+        """Refuse writes with NOREPLICAS unless ``count`` replicas are connected (0: undo)."""
+        self._ok("CONFIG", "SET", "min-replicas-to-write", str(count))
+
+    def exhaust_memory(self) -> None:
+        """Refuse writes that may grow memory with OOM, as a full server with no eviction does.
+
+        A limit of one byte is always exceeded, so no data need be written to reach it.
+        Commands that cannot grow memory (DEL, RENAME, ZREM...) still run, and so does a
+        script without flags whose first write is one of them: Redis checks a script at its
+        first write only, as it cannot stop one midway.
+        """
+        self._ok("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        self._ok("CONFIG", "SET", "maxmemory", "1")
+
+    def restore_memory(self) -> None:
+        """Lift the memory limit again (this class starts servers without one)."""
+        self._ok("CONFIG", "SET", "maxmemory", "0")
+
+    # A replica that stops acknowledging, as a stalled or partitioned one does.
+
+    def pause(self) -> None:
+        """Freeze the process (SIGSTOP): it holds its connections but answers nothing."""
+        assert self.process is not None
+        if not self.paused:
+            self.process.send_signal(signal.SIGSTOP)
+            # Return once it has stopped, so nothing the caller does next reaches it first.
+            os.waitpid(self.process.pid, os.WUNTRACED)
+            self.paused = True
+
+    def resume(self) -> None:
+        """Let a paused process run again (SIGCONT)."""
+        if self.process is not None and self.paused:
+            self.process.send_signal(signal.SIGCONT)
+            self.paused = False
+
+    def wait_for_replicas(self, count: int, timeout: float = 10) -> None:
+        """Return once ``count`` replicas have synced with this primary."""
+        wait_until(
+            lambda: self.cli("INFO", "replication").count("state=online") >= count,
+            timeout,
+            f"{count} replica(s) of redis-server on port {self.port}",
+        )
 
 
 class RedisCluster:
