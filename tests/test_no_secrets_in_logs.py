@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from argon2 import PasswordHasher
 from fastapi import Request
 
-from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, UserDB
+from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset.tokens import JWTResetTokenStrategy
+from fastapi_password_reset.tokens.jwt import JWTTicket
+from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, UserDB, open_harness
 
 pytestmark = pytest.mark.anyio
 
@@ -50,4 +56,79 @@ async def test_whole_flows_log_no_secret(
     logged = log_records.text + "\n".join(str(r.args) for r in log_records.records)
     for secret in secrets:
         assert secret not in logged
+    assert "$argon2" not in logged
+
+
+class FailingDatabase:
+    """A user database whose chosen methods fail quoting their arguments, as drivers do."""
+
+    def __init__(self, inner: InMemoryUserDatabase[UserDB], failing: str) -> None:
+        self.inner = inner
+        self.failing = failing
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+        if name != self.failing:
+            return method
+
+        async def fail(*args: Any) -> Any:
+            raise RuntimeError(f"{name} failed with parameters {args!r}")
+
+        return fail
+
+
+class FailingReads(JWTResetTokenStrategy):
+    """A strategy with a bug that quotes the token it could not read."""
+
+    async def read_token(self, token: str) -> JWTTicket | None:
+        raise ValueError(f"cannot parse {token}")
+
+
+@pytest.mark.parametrize(
+    "failing", ["create", "get_by_email", "get", "replace_password_hash", "read_token", "policy"]
+)
+async def test_every_route_under_each_failure_answers_and_logs_no_secret(
+    failing: str, log_records: pytest.LogCaptureFixture
+) -> None:
+    """Register, log-in (with a rehash), forgot and reset while one part fails: no secret out."""
+    secrets: set[str] = {PASSWORD, NEW_PASSWORD}
+    inner = InMemoryUserDatabase(UserDB)
+
+    def policy(password: str, user: Any) -> None:
+        if failing == "policy":
+            raise RuntimeError(f"policy crashed on {password} for {user!r}")
+
+    strategy = FailingReads() if failing == "read_token" else JWTResetTokenStrategy()
+    async with open_harness(
+        strategy, FailingDatabase(inner, failing), validate_password=policy
+    ) as harness:
+        outdated = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash(PASSWORD)
+        secrets.add(outdated)
+        user = await inner.create(UserDB(email="alice@example.com", hashed_password=outdated))
+        token = await strategy.issue_token(user)
+        secrets.add(token)
+        answers = [
+            await harness.client.post(
+                "/auth/register", json={"email": "bob@example.com", "password": NEW_PASSWORD}
+            ),
+            await harness.login("alice@example.com", PASSWORD),
+            await harness.forgot("alice@example.com"),
+            await harness.reset(token),
+        ]
+        for user_now in [await inner.get(user.id), await inner.get_by_email("bob@example.com")]:
+            if user_now is not None:
+                secrets.add(user_now.hashed_password)
+        for token_mailed in harness.outbox.forgot:
+            secrets.add(token_mailed[1])
+    for answer in answers:
+        assert answer.status_code < 500 or answer.text in (
+            "Internal Server Error",
+            '{"detail":"RESET_PASSWORD_NOT_SAVED"}',
+        ), answer.text
+        assert not any(secret in answer.text for secret in secrets)
+    assert any(answer.status_code == 500 for answer in answers) or failing == "get_by_email"
+    logged = log_records.text + "\n".join(str(r.args) for r in log_records.records)
+    assert f"{failing} failed" in logged or "crashed" in logged or "cannot parse" in logged
+    for secret in secrets:
+        assert secret not in logged, f"{secret[:12]}… was logged"
     assert "$argon2" not in logged

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import traceback
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,8 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from fastapi_password_reset import UserAlreadyExistsError, UserNotFoundError
-from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset import UserAlreadyExistsError, UserDatabaseError, UserNotFoundError
+from fastapi_password_reset.db import InMemoryUserDatabase, canonical_email
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import RedisResetTokenStrategy
 from tests.conftest import NEW_PASSWORD, PASSWORD, Outbox, UserDB, build_app, unique_prefix
@@ -54,8 +56,12 @@ async def user_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     await engine.dispose()
 
 
-def new_user(email: str = "Alice@Example.com", **fields: Any) -> UserDB:
-    return UserDB(email=email, hashed_password="$argon2id$v=19$m=8,t=1,p=1$hash", **fields)
+def new_user(
+    email: str = "Alice@Example.com",
+    hashed_password: str = "$argon2id$v=19$m=8,t=1,p=1$hash",
+    **fields: Any,
+) -> UserDB:
+    return UserDB(email=email, hashed_password=hashed_password, **fields)
 
 
 async def test_a_created_user_is_found_by_id_and_by_email_in_any_case(user_db: Any) -> None:
@@ -75,6 +81,82 @@ async def test_emails_are_unique_regardless_of_case(user_db: Any) -> None:
         await user_db.create(new_user("ALICE@example.com"))
     with pytest.raises(UserAlreadyExistsError):
         await user_db.create(new_user("alice@example.com"))
+
+
+@pytest.mark.parametrize(
+    ("stored", "variant"),
+    [
+        ("Émile@example.com", "émile@example.com"),
+        ("ÉMILE@EXAMPLE.COM", "émile@Example.com"),
+        ("straße@example.com", "STRASSE@example.com"),
+        ("Ωmega@example.com", "ωMEGA@example.com"),
+        ("ﬁona@example.com", "fiona@example.com"),
+        ("\uff41lice@example.com", "alice@example.com"),  # a full-width "a"
+    ],
+)
+async def test_unicode_case_variants_are_one_account(
+    user_db: Any, stored: str, variant: str
+) -> None:
+    """Non-ASCII case variants find the same user and cannot register twice, in every store."""
+    user = await user_db.create(new_user(stored))
+    assert await user_db.get_by_email(variant) == user
+    assert await user_db.get_by_email(stored) == user
+    with pytest.raises(UserAlreadyExistsError):
+        await user_db.create(new_user(variant))
+
+
+def test_the_canonical_key_folds_unicode_case_and_compatibility_forms() -> None:
+    """canonical_email is NFKC case folding: one key for every spelling of one address."""
+    assert canonical_email("Émile@Example.COM") == canonical_email("émile@example.com")
+    assert canonical_email("E\u0301mile@x.org") == canonical_email("émile@x.org")
+    assert canonical_email("Straße@x.org") == "strasse@x.org"
+    assert canonical_email("alice@x.org") != canonical_email("alíce@x.org")
+
+
+async def test_replace_password_hash_is_a_compare_and_set(user_db: Any) -> None:
+    """Only the hash changes, only if it is still the old one; an unknown user gives False."""
+    user = await user_db.create(new_user())
+    renamed = user.model_copy(update={"email": "renamed@example.com", "is_active": False})
+    await user_db.update(renamed)
+    assert await user_db.replace_password_hash(user.id, "$argon2id$stale", "$argon2id$x") is False
+    assert await user_db.replace_password_hash(user.id, user.hashed_password, "$argon2id$new")
+    assert (
+        await user_db.replace_password_hash(user.id, user.hashed_password, "$argon2id$2") is False
+    )
+    assert await user_db.get(user.id) == renamed.model_copy(
+        update={"hashed_password": "$argon2id$new"}
+    )
+    assert await user_db.replace_password_hash(uuid.uuid4(), "a", "b") is False
+
+
+async def test_concurrent_compare_and_sets_let_exactly_one_win(user_db: Any) -> None:
+    """Twenty writers from the same old hash: one True, the others False, one hash stored."""
+    user = await user_db.create(new_user())
+    results = await asyncio.gather(
+        *(
+            user_db.replace_password_hash(user.id, user.hashed_password, f"$argon2id${i}")
+            for i in range(20)
+        )
+    )
+    assert sorted(results) == [False] * 19 + [True]
+    stored = await user_db.get(user.id)
+    assert stored.hashed_password == f"$argon2id${results.index(True)}"
+
+
+async def test_sql_errors_carry_no_bound_parameters(tmp_path: Path) -> None:
+    """A failing statement surfaces as UserDatabaseError naming the operation, not the hash."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-tables.db'}")
+    database = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
+    secret_hash = "$argon2id$v=19$m=8,t=1,p=1$do-not-print-me"
+    with pytest.raises(UserDatabaseError) as raised:
+        await database.create(new_user(hashed_password=secret_hash))
+    text = "".join(traceback.format_exception(raised.value))
+    assert "create failed: OperationalError: no such table: user" in text
+    assert secret_hash not in text and "do-not-print-me" not in text
+    with pytest.raises(UserDatabaseError) as raised:
+        await database.replace_password_hash(uuid.uuid4(), secret_hash, secret_hash + "2")
+    assert secret_hash not in "".join(traceback.format_exception(raised.value))
+    await engine.dispose()
 
 
 async def test_update_stores_every_field(user_db: Any) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -257,3 +258,67 @@ async def test_one_token_raced_by_many_worker_processes_resets_the_password_once
         print(f"---- uvicorn output ({log}) ----")
         print(log.read_text(errors="replace") if log.exists() else "(none)")
         raise
+
+
+async def make_writes_fail(path: Path, password_helper: PasswordHelper) -> tuple[UserDB, str]:
+    """A SQLite file whose ``user`` is a view: reads work, every write fails in the database.
+
+    The user's hash has outdated parameters, so a log-in tries to write an upgraded one.
+    """
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_async_engine(url)
+    outdated = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash(OLD_PASSWORD)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        user_db = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
+        user = await user_db.create(UserDB(email=EMAIL, hashed_password=outdated))
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql('ALTER TABLE "user" RENAME TO user_rows')
+            await connection.exec_driver_sql('CREATE VIEW "user" AS SELECT * FROM user_rows')
+    finally:
+        await engine.dispose()
+    return user, outdated
+
+
+OLD_PASSWORD = "the old password, before the failure"
+
+
+async def test_database_failures_leave_no_secret_in_the_server_log(tmp_path: Path) -> None:
+    """Register, log-in rehash and reset fail in the database: uvicorn's log holds no secret."""
+    password_helper = PasswordHelper(CHEAPEST)
+    user, outdated = await make_writes_fail(tmp_path / "users.db", password_helper)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    settings = {
+        "WORKER_APP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'users.db'}",
+        "WORKER_APP_TOKENS": "jwt",
+        "WORKER_APP_SECRET": SECRET,
+        "WORKER_APP_HOOK_DIR": str(hooks),
+    }
+    log = tmp_path / "uvicorn.log"
+    new_password = "a new password that must stay secret"
+    async with (
+        uvicorn_workers(settings, log) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+    ):
+        registered = await client.post(
+            "/auth/register", json={"email": "new@example.com", "password": new_password}
+        )
+        logged_in = await client.post(
+            "/auth/jwt/login", data={"username": EMAIL, "password": OLD_PASSWORD}
+        )
+        await client.post("/auth/forgot-password", json={"email": EMAIL})
+        await eventually(lambda: bool(lines(hooks / FORGOT_TOKENS_FILE)), 10, "the reset mail")
+        (token,) = lines(hooks / FORGOT_TOKENS_FILE)
+        reset = await client.post(
+            "/auth/reset-password", json={"token": token, "password": new_password}
+        )
+    assert (registered.status_code, registered.text) == (500, "Internal Server Error")
+    assert (logged_in.status_code, logged_in.text) == (500, "Internal Server Error")
+    assert (reset.status_code, reset.json()) == (500, {"detail": "RESET_PASSWORD_NOT_SAVED"})
+    output = log.read_text(errors="replace")
+    assert "cannot modify user because it is a view" in output  # the failures were logged
+    for secret in (new_password, OLD_PASSWORD, outdated, token, "$argon2"):
+        assert secret not in output, f"{secret[:12]}… reached the server log:\n{output}"
+    assert user.hashed_password == outdated
