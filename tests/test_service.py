@@ -1,0 +1,185 @@
+"""PasswordResetService without HTTP: the flow an application can call from its own code."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from argon2.profiles import CHEAPEST
+
+from fastapi_password_reset import (
+    BadResetTokenError,
+    FastAPIUsers,
+    ForgotOutcome,
+    InvalidPasswordException,
+    PasswordHelper,
+    PasswordResetService,
+    TokenRefusal,
+)
+from fastapi_password_reset.authentication import JWTAuthentication
+from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset.tokens import (
+    JWTResetTokenStrategy,
+    RedisResetTokenStrategy,
+    ResetTokenStrategy,
+)
+from tests.conftest import (
+    NEW_PASSWORD,
+    PASSWORD,
+    SECRET,
+    User,
+    UserCreate,
+    UserDB,
+    UserUpdate,
+    length_policy,
+    make_redis_client,
+    unique_prefix,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def mails() -> list[str]:
+    """The tokens the service's mail hook was given."""
+    return []
+
+
+@pytest.fixture
+def service(strategy: ResetTokenStrategy, mails: list[str]) -> PasswordResetService[UserDB]:
+    """The service over each strategy, as FastAPIUsers makes it, with a recording mail hook."""
+    users = FastAPIUsers(
+        InMemoryUserDatabase(UserDB),
+        [JWTAuthentication(SECRET, 3600)],
+        User,
+        UserCreate,
+        UserUpdate,
+        UserDB,
+        validate_password=length_policy,
+        password_helper=PasswordHelper(CHEAPEST),
+    )
+
+    def mail(user: UserDB, token: str, request: Any) -> None:
+        mails.append(token)
+
+    return users.get_reset_password_service(SECRET, 3600, mail, token_strategy=strategy)
+
+
+async def add_user(service: PasswordResetService[UserDB], **flags: Any) -> UserDB:
+    hashed = await service.password_helper.hash(PASSWORD)
+    user = UserDB(email="alice@example.com", hashed_password=hashed, **flags)
+    return await service.user_db.create(user)
+
+
+async def test_a_token_issued_by_code_resets_the_password(
+    service: PasswordResetService[UserDB],
+) -> None:
+    """issue_token, check_token, then reset_password: the user as stored afterwards."""
+    user = await add_user(service)
+    token = await service.issue_token(user)
+    assert (await service.check_token(token)).id == user.id
+    assert (await service.check_token(token)).id == user.id  # checking uses nothing up
+    reset = await service.reset_password(token, NEW_PASSWORD)
+    stored = await service.user_db.get(user.id)
+    assert stored is not None and reset.hashed_password == stored.hashed_password
+    with pytest.raises(BadResetTokenError) as refused:
+        await service.check_token(token)
+    assert refused.value.reason in (TokenRefusal.INVALID, TokenRefusal.ACCOUNT_CHANGED)
+
+
+@pytest.mark.parametrize("kind", ["jwt", "redis"])
+async def test_code_chooses_the_lifetime_of_a_token(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """A token issued with lifetime_seconds=1 is dead a little over a second later."""
+    strategy: ResetTokenStrategy = JWTResetTokenStrategy()
+    if kind == "redis":
+        client = make_redis_client("redis", request)
+        strategy = RedisResetTokenStrategy(client, key_prefix=unique_prefix())
+    users = FastAPIUsers(InMemoryUserDatabase(UserDB), [], User, UserCreate, UserUpdate, UserDB,
+                         password_helper=PasswordHelper(CHEAPEST))  # fmt: skip
+    service = users.get_reset_password_service(SECRET, 3600, token_strategy=strategy)
+    user = await add_user(service)
+    token = await service.issue_token(user, lifetime_seconds=1)
+    assert (await service.check_token(token)).id == user.id
+    await asyncio.sleep(1.1)
+    with pytest.raises(BadResetTokenError):
+        await service.check_token(token)
+    if kind == "redis":
+        await client.aclose()
+
+
+async def test_issued_tokens_ignore_the_throttle(redis_client: Any) -> None:
+    """The mail throttle applies to forgot-password, not to tokens the application asks for."""
+    strategy = RedisResetTokenStrategy(
+        redis_client, key_prefix=unique_prefix(), min_interval_seconds=60
+    )
+    users = FastAPIUsers(InMemoryUserDatabase(UserDB), [], User, UserCreate, UserUpdate, UserDB,
+                         password_helper=PasswordHelper(CHEAPEST))  # fmt: skip
+    service = users.get_reset_password_service(SECRET, token_strategy=strategy)
+    user = await add_user(service)
+    assert await service.forgot_password(user.email) is ForgotOutcome.TOKEN_SENT
+    assert await service.forgot_password(user.email) is ForgotOutcome.THROTTLED
+    first, second = await service.issue_token(user), await service.issue_token(user)
+    assert first != second
+    assert (await service.check_token(second)).id == user.id
+
+
+async def test_forgot_password_says_what_became_of_the_request(
+    service: PasswordResetService[UserDB], mails: list[str]
+) -> None:
+    """Token sent, no account, inactive account: each outcome is named, and only one mails."""
+    await add_user(service)
+    assert await service.forgot_password("ALICE@example.com") is ForgotOutcome.TOKEN_SENT
+    assert await service.forgot_password("nobody@example.com") is ForgotOutcome.NO_ACCOUNT
+    inactive = UserDB(email="off@example.com", hashed_password="$argon2id$x", is_active=False)
+    await service.user_db.create(inactive)
+    assert await service.forgot_password("off@example.com") is ForgotOutcome.NO_ACCOUNT
+    assert len(mails) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        ("garbage", TokenRefusal.INVALID),
+        ("deleted", TokenRefusal.NO_USER),
+        ("deactivated", TokenRefusal.INACTIVE),
+        ("renamed", TokenRefusal.ACCOUNT_CHANGED),
+        ("used", TokenRefusal.INVALID),
+    ],
+)
+async def test_every_refusal_names_its_reason(
+    service: PasswordResetService[UserDB], setup: str, reason: TokenRefusal
+) -> None:
+    """The reason is for logs and events; the password stays as it was."""
+    user = await add_user(service)
+    token = await service.issue_token(user)
+    if setup == "garbage":
+        token = "x" * 40
+    elif setup == "deleted":
+        await service.user_db.delete(user)
+    elif setup in ("deactivated", "renamed"):
+        change = {"is_active": False} if setup == "deactivated" else {"email": "al@example.com"}
+        await service.user_db.update(user.model_copy(update=change))
+    else:
+        await service.reset_password(token, NEW_PASSWORD)
+    with pytest.raises(BadResetTokenError) as refused:
+        await service.reset_password(token, "yet another passphrase")
+    # A used Redis token is gone; a used JWT no longer matches the new hash.
+    expected = {reason, TokenRefusal.ACCOUNT_CHANGED} if setup == "used" else {reason}
+    assert refused.value.reason in expected
+    if setup not in ("deleted", "used"):
+        stored = await service.user_db.get(user.id)
+        assert stored is not None and stored.hashed_password == user.hashed_password
+
+
+async def test_a_refused_password_leaves_the_token_usable(
+    service: PasswordResetService[UserDB],
+) -> None:
+    """The policy runs before anything is spent."""
+    user = await add_user(service)
+    token = await service.issue_token(user)
+    with pytest.raises(InvalidPasswordException):
+        await service.reset_password(token, "short")
+    await service.reset_password(token, NEW_PASSWORD)
