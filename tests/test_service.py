@@ -36,6 +36,7 @@ from tests.conftest import (
     make_redis_client,
     unique_prefix,
 )
+from tests.test_docs import ROOT, python_blocks
 
 pytestmark = pytest.mark.anyio
 
@@ -183,3 +184,19 @@ async def test_a_refused_password_leaves_the_token_usable(
     with pytest.raises(InvalidPasswordException):
         await service.reset_password(token, "short")
     await service.reset_password(token, NEW_PASSWORD)
+
+
+async def test_the_documented_invitation_sample_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/hooks.md: invite() makes a day-long link that token_is_good() accepts."""
+    monkeypatch.setenv("SECRET", SECRET)
+    namespace: dict[str, Any] = {"__name__": "docs_hooks"}
+    for block in python_blocks(ROOT / "docs" / "hooks.md"):
+        exec(compile(block, "docs/hooks.md", "exec"), namespace)  # noqa: S102 - our own docs
+    user_db = namespace["user_db"]
+    user = await user_db.create(
+        namespace["UserDB"](email="new@example.com", hashed_password="$argon2id$unset")
+    )
+    link = await namespace["invite"](user)
+    token = link.split("#token=")[1]
+    assert await namespace["token_is_good"](token) is True
+    assert await namespace["token_is_good"](token + "x") is False

@@ -12,7 +12,7 @@ from typing import Any
 import fakeredis
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Boolean, Column, Index, MetaData, String, Table, Uuid, event, text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -21,6 +21,7 @@ from fastapi_password_reset.db import InMemoryUserDatabase, canonical_email
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import RedisResetTokenStrategy
 from tests.conftest import NEW_PASSWORD, PASSWORD, Outbox, UserDB, build_app, unique_prefix
+from tests.test_docs import ROOT, python_blocks
 
 pytestmark = pytest.mark.anyio
 
@@ -249,4 +250,51 @@ async def test_a_failed_password_update_keeps_the_old_hash_and_the_token(
     stored = await sql_db.get(user.id)
     assert stored is not None
     assert stored.hashed_password != hashed
+    await engine.dispose()
+
+
+def old_user_table() -> Table:
+    """The user table as version 0.1 created it: no email_key, a unique index on lower(email)."""
+    metadata = MetaData()
+    table = Table(
+        "user",
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("email", String(320), nullable=False),
+        Column("hashed_password", String(1024), nullable=False),
+        Column("is_active", Boolean, nullable=False),
+        Column("is_superuser", Boolean, nullable=False),
+        Column("is_verified", Boolean, nullable=False),
+    )
+    Index("ix_user_email_lower", text("lower(email)"), unique=True, _table=table)
+    return table
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_the_documented_upgrade_of_an_old_table_works(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """docs/databases.md's add_email_keys turns a 0.1 table into one the adapter can use."""
+    url = (
+        f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres").url
+    )
+    engine = create_async_engine(url)
+    old = old_user_table()
+    user = new_user("Émile@example.com")
+    async with engine.begin() as connection:
+        await connection.execute(text('DROP TABLE IF EXISTS "user"'))
+        await connection.run_sync(old.metadata.create_all)
+        await connection.execute(old.insert().values(**user.model_dump(exclude={"email_key"})))
+    namespace: dict[str, Any] = {"__name__": "docs_databases"}
+    for block in python_blocks(ROOT / "docs" / "databases.md"):
+        exec(compile(block, "docs/databases.md", "exec"), namespace)  # noqa: S102 - our own docs
+    namespace["engine"] = engine
+    await namespace["add_email_keys"]()
+    await namespace["add_email_keys"]()  # running it twice is harmless
+    upgraded = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
+    assert await upgraded.get_by_email("émile@EXAMPLE.com") == user
+    with pytest.raises(UserAlreadyExistsError):
+        await upgraded.create(new_user("ÉMILE@example.com"))
     await engine.dispose()

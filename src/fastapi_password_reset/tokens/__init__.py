@@ -8,7 +8,9 @@ works without redis-py installed.
 from typing import TYPE_CHECKING, Any
 
 from fastapi_password_reset.tokens.base import (
+    ResetTicket,
     ResetTokenStrategy,
+    RevocationNotReplicatedError,
     RevocationNotSupportedError,
     StrategyAlreadyBoundError,
     StrategyNotBoundError,
@@ -23,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = [
     "JWTResetTokenStrategy",
     "RedisResetTokenStrategy",
+    "ResetTicket",
     "ResetTokenStrategy",
+    "RevocationNotReplicatedError",
     "RevocationNotSupportedError",
     "StrategyAlreadyBoundError",
     "StrategyNotBoundError",
