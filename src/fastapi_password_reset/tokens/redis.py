@@ -168,7 +168,10 @@ class RedisResetTokenStrategy:
         try:
             await self._revoke_digest(tag, digest)
         except TokenStoreUnavailableError:
-            logger.warning("could not withdraw a token whose issue failed; it expires unused")
+            logger.warning(
+                "could not withdraw a token whose issue failed: it expires unused, and the user "
+                "may be throttled for min_interval_seconds"
+            )
 
     async def read_token(self, token: str) -> RedisTicket | None:
         keys = self.keys
