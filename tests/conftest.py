@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import fakeredis
@@ -15,10 +16,13 @@ import pytest
 import redis.asyncio
 from argon2.profiles import CHEAPEST
 from fastapi import Depends, FastAPI, Request
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
 
 from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, PasswordHelper, models
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db import BaseUserDatabase, InMemoryUserDatabase
+from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import (
     JWTResetTokenStrategy,
     RedisResetTokenStrategy,
@@ -199,6 +203,37 @@ def postgres() -> Iterator[PostgresServer]:
     server.start()
     yield server
     server.stop()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserTable(SQLAlchemyBaseUserTable, Base):
+    pass
+
+
+async def sql_database(url: str) -> tuple[SQLAlchemyUserDatabase[UserDB], Any]:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(Base.metadata.create_all)
+    return SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable), engine
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def user_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """Each user database adapter, empty: memory, SQLite and a real PostgreSQL."""
+    if request.param == "memory":
+        yield InMemoryUserDatabase(UserDB)
+        return
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
+    else:
+        url = request.getfixturevalue("postgres").url
+    database, engine = await sql_database(url)
+    yield database
+    await engine.dispose()
 
 
 def make_redis_client(store: str, request: pytest.FixtureRequest, **options: Any) -> Any:

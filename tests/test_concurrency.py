@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +13,6 @@ from fastapi_password_reset import PasswordHelper
 from fastapi_password_reset.db import InMemoryUserDatabase
 from fastapi_password_reset.tokens import ResetTokenStrategy
 from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, UserDB, open_harness
-from tests.test_user_database import sql_database
 
 pytestmark = pytest.mark.anyio
 
@@ -32,21 +29,6 @@ class Gate:
     async def wait(self) -> None:
         self.reached.set()
         await self.release.wait()
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def any_user_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    """Each user database: memory, SQLite and a real PostgreSQL."""
-    if request.param == "memory":
-        yield InMemoryUserDatabase(UserDB)
-        return
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
-    else:
-        url = request.getfixturevalue("postgres").url
-    database, engine = await sql_database(url)
-    yield database
-    await engine.dispose()
 
 
 def blocking_policy(gate: Gate) -> Any:
@@ -74,12 +56,12 @@ CHANGES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("change", list(CHANGES))
 async def test_a_change_made_while_a_reset_hashes_is_kept(
-    strategy: ResetTokenStrategy, any_user_db: Any, change: str
+    strategy: ResetTokenStrategy, user_db: Any, change: str
 ) -> None:
     """The reset writes only the hash: a deactivation, rename or flag set meanwhile survives."""
     gate = Gate()
     policy = blocking_policy(gate)
-    async with open_harness(strategy, any_user_db, validate_password=policy) as harness:
+    async with open_harness(strategy, user_db, validate_password=policy) as harness:
         user = await harness.add_user()
         token = await harness.token_for()
         reset = await paused_reset(harness, token, gate)
@@ -101,12 +83,12 @@ async def test_a_change_made_while_a_reset_hashes_is_kept(
 
 
 async def test_a_reset_racing_a_password_change_loses_and_changes_nothing(
-    strategy: ResetTokenStrategy, any_user_db: Any
+    strategy: ResetTokenStrategy, user_db: Any
 ) -> None:
     """The hash changes while the reset hashes: 400, the other change stands, no hook."""
     gate = Gate()
     policy = blocking_policy(gate)
-    async with open_harness(strategy, any_user_db, validate_password=policy) as harness:
+    async with open_harness(strategy, user_db, validate_password=policy) as harness:
         user = await harness.add_user()
         token = await harness.token_for()
         reset = await paused_reset(harness, token, gate)
@@ -141,11 +123,11 @@ class PausingPasswordHelper(PasswordHelper):
 
 
 async def test_a_login_rehash_racing_a_reset_never_undoes_it(
-    strategy: ResetTokenStrategy, any_user_db: Any
+    strategy: ResetTokenStrategy, user_db: Any
 ) -> None:
     """A log-in upgrades an outdated hash after a reset finished: the reset stands."""
     helper = PausingPasswordHelper()
-    async with open_harness(strategy, any_user_db, password_helper=helper) as harness:
+    async with open_harness(strategy, user_db, password_helper=helper) as harness:
         # Hashed under other parameters, so the next log-in upgrades it.
         outdated = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash(PASSWORD)
         user = await harness.user_db.create(
@@ -166,14 +148,12 @@ async def test_a_login_rehash_racing_a_reset_never_undoes_it(
         assert (await harness.login(user.email, NEW_PASSWORD)).status_code == 200
 
 
-async def test_two_logins_upgrading_the_same_hash_both_succeed(any_user_db: Any) -> None:
+async def test_two_logins_upgrading_the_same_hash_both_succeed(user_db: Any) -> None:
     """The upgrade that loses the compare-and-set checks again and still logs in."""
     from fastapi_password_reset.tokens import JWTResetTokenStrategy
 
     helper = PausingPasswordHelper()
-    async with open_harness(
-        JWTResetTokenStrategy(), any_user_db, password_helper=helper
-    ) as harness:
+    async with open_harness(JWTResetTokenStrategy(), user_db, password_helper=helper) as harness:
         outdated = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash(PASSWORD)
         user = await harness.user_db.create(
             UserDB(email="alice@example.com", hashed_password=outdated)

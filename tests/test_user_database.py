@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import traceback
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,47 +13,24 @@ import httpx
 import pytest
 from sqlalchemy import Boolean, Column, Index, MetaData, String, Table, Uuid, event, text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 from fastapi_password_reset import UserAlreadyExistsError, UserDatabaseError, UserNotFoundError
-from fastapi_password_reset.db import InMemoryUserDatabase, canonical_email
-from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
+from fastapi_password_reset.db import canonical_email
+from fastapi_password_reset.db.sqlalchemy import SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import RedisResetTokenStrategy
-from tests.conftest import NEW_PASSWORD, PASSWORD, Outbox, UserDB, build_app, unique_prefix
+from tests.conftest import (
+    NEW_PASSWORD,
+    PASSWORD,
+    Outbox,
+    UserDB,
+    UserTable,
+    build_app,
+    sql_database,
+    unique_prefix,
+)
 from tests.test_docs import ROOT, python_blocks
 
 pytestmark = pytest.mark.anyio
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class UserTable(SQLAlchemyBaseUserTable, Base):
-    pass
-
-
-async def sql_database(url: str) -> tuple[SQLAlchemyUserDatabase[UserDB], Any]:
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    return SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable), engine
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def user_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    """Each user database adapter, empty."""
-    if request.param == "memory":
-        yield InMemoryUserDatabase(UserDB)
-        return
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
-    else:
-        url = request.getfixturevalue("postgres").url
-    database, engine = await sql_database(url)
-    yield database
-    await engine.dispose()
 
 
 def new_user(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from enum import Enum
 from typing import TYPE_CHECKING, Generic
+from uuid import UUID
 
 from fastapi_password_reset._hooks import (
     AfterForgotPassword,
@@ -197,31 +199,30 @@ class PasswordResetService(Generic[UD]):
                 user.id,
                 redacted_traceback(exc),
             )
-            await self._give_back(ticket, user)
+            await _logged_on_failure(
+                self.token_strategy.restore_token(ticket),
+                "reset-password: could not give the token of user %s back",
+                user.id,
+            )
             raise PasswordNotSavedError() from None
         if not replaced:
             # Another reset wrote first, or the password changed by another path: either way
             # the token was issued for a password that is gone.
             raise BadResetTokenError(TokenRefusal.ALREADY_USED)
 
-    async def _give_back(self, ticket: ResetTicket, user: UD) -> None:
-        try:
-            await self.token_strategy.restore_token(ticket)
-        except Exception as exc:
-            logger.error(
-                "reset-password: could not give the token of user %s back:\n%s",
-                user.id,
-                redacted_traceback(exc),
-            )
-
     async def _kill_other_tokens(self, user: UD) -> None:
-        try:
-            await self.token_strategy.password_changed(user)
-        except Exception as exc:
-            # The password is changed; the other tokens no longer match its fingerprint, so
-            # they are dead even where they could not be deleted.
-            logger.error(
-                "reset-password: could not revoke other tokens of user %s:\n%s",
-                user.id,
-                redacted_traceback(exc),
-            )
+        # The password is changed; the other tokens no longer match its fingerprint, so they
+        # are dead even where they could not be deleted: a failure here is only logged.
+        await _logged_on_failure(
+            self.token_strategy.password_changed(user),
+            "reset-password: could not revoke other tokens of user %s",
+            user.id,
+        )
+
+
+async def _logged_on_failure(work: Awaitable[None], message: str, user_id: UUID) -> None:
+    """Await ``work``; a failure is logged redacted (``message`` names the user), not raised."""
+    try:
+        await work
+    except Exception as exc:
+        logger.error(message + ":\n%s", user_id, redacted_traceback(exc))
