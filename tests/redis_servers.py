@@ -173,10 +173,11 @@ class RedisServer:
 
 
 class RedisCluster:
-    """Three master nodes covering all 16,384 slots, no replicas."""
+    """Three master nodes covering all 16,384 slots, each with ``replicas`` replicas."""
 
-    def __init__(self, directory: Path) -> None:
-        self.nodes = [RedisServer(directory, cluster=True) for _ in range(3)]
+    def __init__(self, directory: Path, *, replicas: int = 0) -> None:
+        self.replicas = replicas
+        self.nodes = [RedisServer(directory, cluster=True) for _ in range(3 * (1 + replicas))]
 
     @property
     def url(self) -> str:
@@ -195,13 +196,27 @@ class RedisCluster:
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
         subprocess.run(
             [redis_binary("redis-cli"), "--cluster", "create", *addresses,
-             "--cluster-replicas", "0", "--cluster-yes"],
+             "--cluster-replicas", str(self.replicas), "--cluster-yes"],
             capture_output=True, check=True, timeout=60,
         )  # fmt: skip
         wait_until(self._ready, 30, "the Redis Cluster")
 
     def _ready(self) -> bool:
-        return all("cluster_state:ok" in node.cli("cluster", "info") for node in self.nodes)
+        known = f"cluster_known_nodes:{len(self.nodes)}\n"
+        for node in self.nodes:
+            info = node.cli("cluster", "info")
+            if "cluster_state:ok" not in info or known not in info:
+                return False
+        online = sum(node.cli("INFO", "replication").count("state=online") for node in self.nodes)
+        return online >= 3 * self.replicas
+
+    def replica_of(self, port: int) -> RedisServer:
+        """The (first) replica of the master listening on ``port``."""
+        for node in self.nodes:
+            role = node.cli("ROLE").split()
+            if role[0] == "slave" and role[2] == str(port):
+                return node
+        raise LookupError(f"no replica of port {port}")
 
     def stop(self) -> None:
         for node in self.nodes:

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi_password_reset.db import InMemoryUserDatabase
 from fastapi_password_reset.tokens import JWTResetTokenStrategy
 from fastapi_password_reset.tokens.jwt import JWTTicket
-from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, UserDB, open_harness
+from tests.conftest import NEW_PASSWORD, PASSWORD, SECRET, Harness, UserDB, open_harness
 
 pytestmark = pytest.mark.anyio
 
@@ -132,3 +132,54 @@ async def test_every_route_under_each_failure_answers_and_logs_no_secret(
     for secret in secrets:
         assert secret not in logged, f"{secret[:12]}… was logged"
     assert "$argon2" not in logged
+
+
+async def test_a_failing_after_register_hook_logs_no_hash(
+    log_records: pytest.LogCaptureFixture,
+) -> None:
+    """The hook runs after the request: it still logs neither the password nor the hash."""
+    async with open_harness(JWTResetTokenStrategy()) as harness:
+
+        def welcome(user: UserDB, request: Request) -> None:
+            raise RuntimeError(f"welcome mail failed for {user!r}")
+
+        harness.app.include_router(
+            harness.users.get_register_router(after_register=welcome), prefix="/hooked"
+        )
+        answer = await harness.client.post(
+            "/hooked/register", json={"email": "bob@example.com", "password": PASSWORD}
+        )
+        await harness.users.background.drain()
+        user = await harness.user_db.get_by_email("bob@example.com")
+    assert answer.status_code == 201 and user is not None
+    logged = log_records.text
+    assert "welcome mail failed for UserDB(" in logged
+    assert user.hashed_password not in logged and "$argon2" not in logged
+    assert PASSWORD not in logged
+
+
+async def test_a_failing_after_reset_hook_logs_no_secret(
+    log_records: pytest.LogCaptureFixture,
+) -> None:
+    """A reset hook that quotes everything it can reach logs no token, password or hash."""
+    seen: dict[str, str] = {}
+
+    async with open_harness(JWTResetTokenStrategy()) as harness:
+
+        def leaky(user: UserDB, request: Request) -> None:
+            raise RuntimeError(f"{user!r} {seen}")
+
+        harness.app.include_router(
+            harness.users.get_reset_password_router(SECRET, 3600, None, leaky), prefix="/hooked"
+        )
+        await harness.add_user()
+        seen["token"] = await harness.token_for()
+        seen["password"] = NEW_PASSWORD
+        answer = await harness.client.post(
+            "/hooked/reset-password", json={"token": seen["token"], "password": NEW_PASSWORD}
+        )
+        await harness.users.background.drain()
+    assert answer.status_code == 200
+    assert "after_reset_password failed" in log_records.text
+    assert seen["token"] not in log_records.text and NEW_PASSWORD not in log_records.text
+    assert "$argon2" not in log_records.text

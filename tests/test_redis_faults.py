@@ -33,6 +33,7 @@ from fastapi_password_reset.tokens.base import (
 from tests.conftest import (
     NEW_PASSWORD,
     PASSWORD,
+    SECRET,
     Harness,
     Outbox,
     UserDB,
@@ -554,3 +555,44 @@ async def test_a_reset_succeeds_though_its_revocation_is_not_replicated(
         reset = await harness.reset(other, OTHER_PASSWORD)
         assert (reset.status_code, reset.json()) == (400, BAD_TOKEN)
         assert_no_secrets_logged(log_records, harness)
+
+
+async def test_a_cluster_revocation_waits_for_the_replica_of_its_own_slot() -> None:
+    """Redis Cluster with replicas: WAIT runs on the revocation's own connection, even with a
+    warm pool, so a paused replica is reported, and a live one confirms."""
+    cluster = RedisCluster(temporary_directory(), replicas=1)
+    cluster.start()
+    client = redis.asyncio.RedisCluster.from_url(cluster.url)
+    try:
+        strategy = RedisResetTokenStrategy(
+            # A replica fresh from its first sync acknowledges once a second: allow for that.
+            client,
+            key_prefix=unique_prefix(),
+            wait_for_replicas=1,
+            wait_timeout_seconds=2,
+        )
+        strategy.bind(SECRET, 600)
+        user = UserDB(email="alice@example.com", hashed_password="$argon2id$stub")
+        index = strategy.keys.index(strategy.keys.tag(user.id))
+        await client.initialize()
+        node = client.get_node_from_key(index)
+        assert node is not None
+        replica = cluster.replica_of(int(node.port))
+        # Two pooled connections on that node: WAIT on the other one would see no write.
+        await asyncio.gather(client.hmget(index, ["x"]), client.hmget(index, ["x"]))
+        await strategy.issue_token(user)
+        assert await strategy.revoke_user_tokens(user.id) == 1
+        await strategy.issue_token(user)
+        # Let the replica acknowledge the issue (it does once a second): a WAIT on the pool's
+        # connection that issued would then succeed at once, though the revocation never came.
+        await asyncio.sleep(1.5)
+        replica.pause()
+        try:
+            with pytest.raises(RevocationNotReplicatedError) as unconfirmed:
+                await strategy.revoke_user_tokens(user.id)
+            assert unconfirmed.value.revoked == 1
+        finally:
+            replica.resume()
+    finally:
+        await client.aclose()
+        cluster.stop()

@@ -368,3 +368,40 @@ async def test_a_burst_larger_than_the_pool_waits_instead_of_failing(
     tokens = await asyncio.gather(*(strategy.issue_token(user) for user in users))
     assert all(token is not None for token in tokens)
     await client.aclose()
+
+
+async def test_a_token_stored_by_version_0_1_reads_as_no_token(redis_client: Any) -> None:
+    """A string-typed token key (the 0.1 layout) is a bad token, never a 503."""
+    strategy = make_strategy(redis_client)
+    user = make_user()
+    token = await issued(strategy, user)
+    tag, digest = strategy.keys.parse(token) or ("", "")
+    key = strategy.keys.live(tag, digest)
+    await redis_client.delete(key)
+    await redis_client.set(key, f"{user.id.hex}:fingerprint", px=60_000)
+    assert await strategy.read_token(token) is None
+    assert await strategy.revoke_token(token) is True
+
+
+async def test_a_short_token_after_a_long_one_is_purged_when_it_dies(redis_client: Any) -> None:
+    """Mixed lifetimes: a dead short token neither counts toward the limit nor evicts a live one."""
+    strategy = make_strategy(redis_client, max_tokens_per_user=2)
+    user = make_user()
+    invitation = await strategy.issue_token(user, lifetime_seconds=86_400)
+    assert invitation is not None
+    assert await strategy.issue_token(user, lifetime_seconds=1) is not None
+    await asyncio.sleep(1.2)
+    latest = await issued(strategy, user)
+    assert await reads_as(strategy, invitation, user)
+    assert await reads_as(strategy, latest, user)
+    index = strategy.keys.index(strategy.keys.tag(user.id))
+    assert await redis_client.zcard(index) == 2
+
+
+def test_a_throttle_longer_than_the_lifetime_is_refused() -> None:
+    """The throttle key must not outlive the tokens: refused when the router binds."""
+    import fakeredis
+
+    strategy = RedisResetTokenStrategy(fakeredis.FakeAsyncRedis(), min_interval_seconds=7200)
+    with pytest.raises(ValueError, match="must not exceed the token lifetime"):
+        strategy.bind(SECRET, 600)

@@ -14,6 +14,7 @@ from fastapi_password_reset import (
     ForgotOutcome,
     InvalidPasswordException,
     PasswordHelper,
+    PasswordNotSavedError,
     PasswordResetService,
     TokenRefusal,
 )
@@ -200,3 +201,33 @@ async def test_the_documented_invitation_sample_works(monkeypatch: pytest.Monkey
     token = link.split("#token=")[1]
     assert await namespace["token_is_good"](token) is True
     assert await namespace["token_is_good"](token + "x") is False
+
+
+async def test_called_from_code_it_still_logs_no_secret(
+    log_records: pytest.LogCaptureFixture,
+) -> None:
+    """Outside any route, a failing write is logged without the token, password or hashes."""
+
+    class QuotingDatabase(InMemoryUserDatabase[UserDB]):
+        async def replace_password_hash(self, id: Any, old_hash: str, new_hash: str) -> bool:
+            raise ConnectionError(f"lost the database writing {old_hash} -> {new_hash}")
+
+    users = FastAPIUsers(QuotingDatabase(UserDB), [], User, UserCreate, UserUpdate, UserDB,
+                         password_helper=PasswordHelper(CHEAPEST))  # fmt: skip
+    service = users.get_reset_password_service(SECRET)
+    user = await add_user(service)
+    token = await service.issue_token(user)
+    with pytest.raises(PasswordNotSavedError):
+        await service.reset_password(token, NEW_PASSWORD)
+    assert "lost the database writing [redacted] -> [redacted]" in log_records.text
+    assert token not in log_records.text and "$argon2" not in log_records.text
+
+
+def test_a_user_database_without_compare_and_set_is_refused_at_once() -> None:
+    """A 0.1-style database (five methods) fails when FastAPIUsers is built, not at a reset."""
+
+    class FiveMethods:
+        async def get(self, id: Any) -> None: ...
+
+    with pytest.raises(TypeError, match="replace_password_hash"):
+        FastAPIUsers(FiveMethods(), [], User, UserCreate, UserUpdate, UserDB)  # type: ignore[arg-type]

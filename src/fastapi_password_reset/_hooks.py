@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,8 @@ logger = logging.getLogger("fastapi_password_reset")
 T = TypeVar("T")
 
 # Each hook may be a plain function (run in a worker thread) or a coroutine function.
-MaybeAwaitable: TypeAlias = Awaitable[None] | None
+# A hook's result is ignored (awaited first when it is awaitable), so any return type fits.
+MaybeAwaitable: TypeAlias = object
 # The user is the application's UserCreate model at registration and its UserDB at a reset:
 # typed loosely so that a hook annotated with the application's own models fits.
 ValidatePassword: TypeAlias = Callable[[str, Any], MaybeAwaitable]

@@ -9,7 +9,7 @@ traceback the library logs has them replaced, while the rest stays for debugging
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -19,14 +19,29 @@ _seen: ContextVar[list[str] | None] = ContextVar("fastapi_password_reset_secrets
 
 
 @contextmanager
-def collecting_secrets() -> Iterator[list[str]]:
-    """Collect the secrets remembered in this context (a request, a background job)."""
-    collected: list[str] = []
+def collecting_secrets(*known: str | None) -> Iterator[list[str]]:
+    """Collect the secrets remembered in this context (a request, a background job).
+
+    Inside a context that already collects, that one goes on (with ``known`` added), so a
+    service called from a route redacts what the route has seen, and a service called from
+    application code still gets a context of its own.
+    """
+    collected = _seen.get()
+    if collected is not None:
+        remember_secret(*known)
+        yield collected
+        return
+    collected = [secret for secret in known if secret]
     reset = _seen.set(collected)
     try:
         yield collected
     finally:
         _seen.reset(reset)
+
+
+def seen_secrets() -> tuple[str, ...]:
+    """The current context's secrets, to hand to work that runs after the context ends."""
+    return tuple(_seen.get() or ())
 
 
 def remember_secret(*values: str | None) -> None:
@@ -52,3 +67,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 def redacted_traceback(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """The exception's traceback, chained causes included, with every known secret replaced."""
     return redact("".join(traceback.format_exception(exc)), secrets)
+
+
+async def with_secrets(
+    secrets: Iterable[str], job: Callable[..., Awaitable[object]], *args: object
+) -> None:
+    """Run ``job(*args)`` redacting ``secrets``: for work that outlives its request."""
+    with collecting_secrets(*secrets):
+        await job(*args)

@@ -133,31 +133,30 @@ class PasswordResetService(Generic[UD]):
         raises), `TokenStoreUnavailableError` (nothing changed) or `PasswordNotSavedError`
         (the token still works).
         """
-        remember_secret(token, password)
-        ticket = await self._read(token)
-        user = await self._user_of(ticket)
-        if self.validate_password is not None:
-            await call_hook(self.validate_password, password, user)
-        new_hash = await self.password_helper.hash(password)
-        remember_secret(new_hash)
-        if not await self.token_strategy.consume_token(ticket):
-            raise BadResetTokenError(TokenRefusal.ALREADY_USED)
-        await self._replace_password(ticket, user, new_hash)
-        await self._kill_other_tokens(user)
-        return user.model_copy(update={"hashed_password": new_hash})
+        with collecting_secrets(token, password):
+            ticket = await self._read(token)
+            user = await self._user_of(ticket)
+            if self.validate_password is not None:
+                await call_hook(self.validate_password, password, user)
+            new_hash = await self.password_helper.hash(password)
+            remember_secret(new_hash)
+            if not await self.token_strategy.consume_token(ticket):
+                raise BadResetTokenError(TokenRefusal.ALREADY_USED)
+            await self._replace_password(ticket, user, new_hash)
+            await self._kill_other_tokens(user)
+            return user.model_copy(update={"hashed_password": new_hash})
 
     async def after_reset(self, user: UD, request: Request | None = None) -> None:
         """Call ``after_reset_password``; a failure is logged, never raised."""
         if self.after_reset_password is not None:
-            with collecting_secrets():
-                remember_secret(user.hashed_password)
+            with collecting_secrets(user.hashed_password):
                 hook = self.after_reset_password
                 await call_hook_logged("after_reset_password", hook, user.id, user, request)
 
     async def check_token(self, token: str) -> UD:
         """The user a token would reset now, without using it; else `BadResetTokenError`."""
-        remember_secret(token)
-        return await self._user_of(await self._read(token))
+        with collecting_secrets(token):
+            return await self._user_of(await self._read(token))
 
     async def issue_token(self, user: UD, *, lifetime_seconds: int | None = None) -> str:
         """A reset token for ``user`` from application code, never throttled.

@@ -49,6 +49,11 @@ class FastAPIUsers(Generic[UD]):
         *,
         password_helper: PasswordHelper | None = None,
     ) -> None:
+        if not callable(getattr(db, "replace_password_hash", None)):
+            raise TypeError(
+                f"{type(db).__name__} has no replace_password_hash(id, old_hash, new_hash): a "
+                "user database must change passwords by compare-and-set (see BaseUserDatabase)"
+            )
         self.db = db
         self.auth_backends = list(auth_backends)
         self.user_model = user_model

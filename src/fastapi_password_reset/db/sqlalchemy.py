@@ -6,6 +6,7 @@ and asyncpg).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,10 @@ from fastapi_password_reset.exceptions import (
     UserNotFoundError,
 )
 from fastapi_password_reset.models import MAX_EMAIL_LENGTH
+
+# Drivers quote values in some messages (asyncpg: "invalid input for query argument $2:
+# '<value>…'"); whatever is quoted is masked, the rest of the message is kept.
+_QUOTED = re.compile(r"'[^']*'?|\"[^\"]*\"?")
 
 # NFKC case folding can make a key several times longer than the address it comes from.
 _EMAIL_KEY_LENGTH = 8 * MAX_EMAIL_LENGTH
@@ -58,9 +63,10 @@ class SQLAlchemyUserDatabase(Generic[UD]):
     ``UPDATE … SET hashed_password = :new WHERE id = :id AND hashed_password = :old``: the
     database serialises concurrent ones on the row, so exactly one of them matches.
 
-    Errors leave as `UserDatabaseError` without SQLAlchemy's message, which quotes the
-    statement's parameters (password hashes among them) unless the engine was created with
-    ``hide_parameters=True``.
+    Errors leave as `UserDatabaseError` naming the operation and the driver's error, without
+    SQLAlchemy's message, which quotes the statement's parameters (password hashes among them)
+    unless the engine was created with ``hide_parameters=True``, and with any quoted value in
+    the driver's message masked.
     """
 
     def __init__(
@@ -93,7 +99,7 @@ class SQLAlchemyUserDatabase(Generic[UD]):
         except SQLAlchemyError as exc:
             cause = type(exc).__name__
             if isinstance(exc, StatementError):
-                cause = f"{type(exc.orig).__name__}: {exc.orig}"
+                cause = f"{type(exc.orig).__name__}: {_QUOTED.sub('…', str(exc.orig))}"
             raise UserDatabaseError(f"{operation} failed: {cause}") from None
 
     def _row_values(self, user: UD) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from fastapi_password_reset._hooks import (
     call_hook,
     call_hook_logged,
 )
-from fastapi_password_reset._redaction import remember_secret
+from fastapi_password_reset._redaction import remember_secret, seen_secrets, with_secrets
 from fastapi_password_reset.db.base import UD, BaseUserDatabase
 from fastapi_password_reset.exceptions import InvalidPasswordException, UserAlreadyExistsError
 from fastapi_password_reset.models import BaseUser, BaseUserCreate
@@ -62,8 +62,11 @@ def build_register_router(
             ) from None
         work = None
         if after_register is not None:
+            # The hook runs after the request's redaction context: it takes the secrets along.
             work = BackgroundTask(
                 background.spawn,
+                with_secrets,
+                seen_secrets(),
                 call_hook_logged,
                 "after_register",
                 after_register,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from fastapi_password_reset._hooks import BackgroundWork
-from fastapi_password_reset._redaction import remember_secret
+from fastapi_password_reset._redaction import remember_secret, seen_secrets, with_secrets
 from fastapi_password_reset._service import PasswordResetService
 from fastapi_password_reset.db.base import UD
 from fastapi_password_reset.exceptions import (
@@ -112,7 +112,10 @@ def build_reset_password_router(
             raise HTTPException(
                 status.HTTP_500_INTERNAL_SERVER_ERROR, ErrorCode.RESET_PASSWORD_NOT_SAVED
             ) from None
-        work = BackgroundTask(background.spawn, service.after_reset, user, request)
+        # The hook runs after the request's redaction context: it takes the secrets along.
+        work = BackgroundTask(
+            background.spawn, with_secrets, seen_secrets(), service.after_reset, user, request
+        )
         return _null_response(status.HTTP_200_OK, work)
 
     return router

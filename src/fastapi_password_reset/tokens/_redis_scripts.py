@@ -6,8 +6,10 @@ Two scripts also build key names from ``ARGV`` (the tokens listed in the user's 
 cannot be declared in ``KEYS`` without reading the index first, and a token issued between
 that read and the script would escape a revocation. They are in the same slot by their tag.
 
-Every script gives the same result when redis-py runs it a second time because the reply to
-the first run was lost: a retry never turns a success into a failure.
+Every script has the same effect when redis-py runs it a second time because the reply to the
+first run was lost, and issue and consume also give the same answer: a retry never turns a
+success into a failure. (A retried revocation revokes the same tokens but counts only those
+still there, so its count can be lower.)
 
 Key layout, for one user whose tag is ``<tag>``:
 
@@ -53,10 +55,12 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local index = KEYS[1]
 redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
 local expiry = now + lifetime
-local newest = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
--- Scores order tokens by expiry: two issued within one clock tick must not tie.
-if #newest == 2 and tonumber(newest[2]) >= expiry then
-  expiry = tonumber(newest[2]) + 0.001
+-- Scores are expiries. Two tokens with one lifetime issued within one clock tick must not
+-- tie (the older is revoked first): within that tick, go just past the latest one.
+local same_tick = redis.call('ZREVRANGEBYSCORE', index, '(' .. (expiry + 1), expiry,
+                             'WITHSCORES', 'LIMIT', 0, 1)
+if #same_tick == 2 then
+  expiry = tonumber(same_tick[2]) + 0.001
 end
 local surplus = redis.call('ZCARD', index) - tonumber(ARGV[4]) + 1
 if surplus > 0 then
@@ -72,6 +76,25 @@ end
 return 1
 """
 
+READ_TOKEN = """
+-- The value of a live token no reset holds (or whose holder's lease ended), on the server's
+-- clock; nil for anything else, a key of another type included (tokens of version 0.1).
+-- KEYS[1]  the token's key
+-- Returns the stored value or nil.
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then
+  return nil
+end
+local held = redis.call('HMGET', KEYS[1], 'v', 'a', 'l')
+if held[2] then
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  if tonumber(held[3]) > now then
+    return nil
+  end
+end
+return held[1]
+"""
+
 CONSUME_TOKEN = """
 -- Claim a token for one reset attempt; the claim lasts until the attempt gives it back or
 -- the lease ends (an attempt that died must not lose the link for good).
@@ -81,6 +104,9 @@ CONSUME_TOKEN = """
 -- ARGV[3]  the lease in milliseconds
 -- Returns 1 when this attempt holds the claim (also when it already did: a retried call
 -- whose first reply was lost), 0 when the token is gone or another attempt holds it.
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then
+  return 0
+end
 local held = redis.call('HMGET', KEYS[1], 'v', 'a', 'l')
 if held[1] ~= ARGV[1] then
   return 0
@@ -103,7 +129,7 @@ RELEASE_TOKEN = """
 -- ARGV[1]  the attempt id that claimed it
 -- Returns 1 when given back, 0 when that attempt holds no claim: the token was revoked,
 -- expired or already given back. A revoked token is deleted, so it cannot come back.
-if redis.call('HGET', KEYS[1], 'a') == ARGV[1] then
+if redis.call('TYPE', KEYS[1]).ok == 'hash' and redis.call('HGET', KEYS[1], 'a') == ARGV[1] then
   redis.call('HDEL', KEYS[1], 'a', 'l')
   return 1
 end

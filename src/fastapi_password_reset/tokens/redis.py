@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.commands.core import AsyncScript
 
 from fastapi_password_reset._signing import Secret
@@ -109,6 +108,7 @@ class RedisResetTokenStrategy:
         self.wait_timeout_seconds = wait_timeout_seconds
         self._settings = BindOnce(type(self).__name__)
         self._issue = redis.register_script(_redis_scripts.ISSUE_TOKEN)
+        self._read = redis.register_script(_redis_scripts.READ_TOKEN)
         self._consume = redis.register_script(_redis_scripts.CONSUME_TOKEN)
         self._release = redis.register_script(_redis_scripts.RELEASE_TOKEN)
         self._revoke_user = redis.register_script(_redis_scripts.REVOKE_USER_TOKENS)
@@ -120,6 +120,12 @@ class RedisResetTokenStrategy:
         self._command_slots = asyncio.Semaphore(max_concurrent_commands)
 
     def bind(self, secret: Secret, lifetime_seconds: int) -> None:
+        if self.min_interval_seconds > lifetime_seconds:
+            # The throttle is a key of its own: it must not outlive the tokens it throttles.
+            raise ValueError(
+                f"min_interval_seconds ({self.min_interval_seconds}) must not exceed the token "
+                f"lifetime ({lifetime_seconds} s)"
+            )
         self._settings.bind(secret, lifetime_seconds)
         self._keys = TokenKeys(self._settings.binding.key, self._key_prefix)
 
@@ -179,13 +185,9 @@ class RedisResetTokenStrategy:
         if parsed is None:
             return None
         tag, digest = parsed
-        live_key = keys.live(tag, digest)
-        value, claimed_until = await self._call(lambda: self.redis.hmget(live_key, ["v", "l"]))
+        value = await self._call(lambda: self._read(keys=[keys.live(tag, digest)]))
         stored = StoredToken.decode(value)
         if stored is None or keys.tag(stored.user_id) != tag:
-            return None
-        # A claim held by a reset in progress; the consume script decides on the server clock.
-        if claimed_until is not None and float(claimed_until) > time.time() * 1000:
             return None
         return RedisTicket(stored.user_id, stored.fingerprint, tag, digest, secrets.token_hex(16))
 
@@ -226,42 +228,52 @@ class RedisResetTokenStrategy:
         parsed = self.keys.parse(token)
         if parsed is None:
             return False
-        revoked = await self._revoke_digest(*parsed)
-        await self._wait_for_replicas(self.keys.index(parsed[0]), revoked)
-        return revoked > 0
+        return await self._revoke_digest(*parsed) > 0
 
     async def _revoke_digest(self, tag: str, digest: str) -> int:
         keys = self.keys
         script_keys = [keys.live(tag, digest), keys.index(tag), keys.throttle(tag)]
-        return await self._run(self._revoke_one, script_keys, [digest])
+        return await self._revoke(self._revoke_one, script_keys, [digest])
 
     async def revoke_user_tokens(self, user_id: UUID | str) -> int:
         """Revoke every outstanding token of a user (a UUID or its text); the number revoked."""
         keys = self.keys
         tag = keys.tag(as_user_id(user_id))
         script_keys = [keys.index(tag), keys.throttle(tag)]
-        revoked = await self._run(self._revoke_user, script_keys, [keys.user_prefix(tag)])
-        await self._wait_for_replicas(keys.index(tag), revoked)
-        return revoked
+        return await self._revoke(self._revoke_user, script_keys, [keys.user_prefix(tag)])
 
-    async def _wait_for_replicas(self, key: str, revoked: int) -> None:
-        """With ``wait_for_replicas``, return only once that many replicas have the change."""
+    async def _revoke(self, script: AsyncScript, keys: list[str], args: list[Any]) -> int:
+        """Run a revocation script; with ``wait_for_replicas``, wait until replicas have it."""
         if not self.wait_for_replicas:
-            return
+            return await self._run(script, keys, args)
+        return int(await self._call(lambda: self._revoke_and_wait(script, keys, args)))
+
+    async def _revoke_and_wait(self, script: AsyncScript, keys: list[str], args: list[Any]) -> int:
+        """The script and ``WAIT`` on one connection: WAIT counts replicas that acknowledged
+        the writes of its own connection, so on any other it would report a stale offset."""
         wanted, timeout_ms = self.wait_for_replicas, int(self.wait_timeout_seconds * 1000)
-        client = self.redis
-        if isinstance(client, RedisCluster):
-            node = client.get_node_from_key(key)
-            acknowledged = await self._call(
-                lambda: client.execute_command("WAIT", wanted, timeout_ms, target_nodes=node)
-            )
-        else:
-            acknowledged = await self._call(
-                lambda: client.execute_command("WAIT", wanted, timeout_ms)  # type: ignore[no-untyped-call]
-            )
-        if int(acknowledged) < wanted:
+        pinned, own_pool = await self._pinned_client(keys[0])
+        try:
+            revoked = int(await script(keys=keys, args=args, client=pinned))
+            acknowledged = int(await pinned.execute_command("WAIT", wanted, timeout_ms))  # type: ignore[no-untyped-call]
+        finally:
+            await pinned.aclose(close_connection_pool=own_pool)
+        if acknowledged < wanted:
             raise RevocationNotReplicatedError(
                 f"the revocation reached {acknowledged} of {wanted} replicas within "
                 f"{self.wait_timeout_seconds} s",
                 revoked=revoked,
             )
+        return revoked
+
+    async def _pinned_client(self, key: str) -> tuple[Redis, bool]:
+        """A client holding one connection to the primary that serves ``key``, and whether
+        its pool is its own (to close with it)."""
+        if not isinstance(self.redis, RedisCluster):
+            return self.redis.client(), False
+        await self.redis.initialize()  # a no-op once the client knows the slots
+        node = self.redis.get_node_from_key(key)
+        if node is None:
+            raise redis_errors.SlotNotCoveredError(f"no node serves the slot of {key}")
+        pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
+        return Redis(connection_pool=pool, single_connection_client=True), True
