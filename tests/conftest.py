@@ -19,7 +19,13 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from fastapi_password_reset import FastAPIUsers, InvalidPasswordException, PasswordHelper, models
+from fastapi_password_reset import (
+    BackgroundWork,
+    FastAPIUsers,
+    InvalidPasswordException,
+    PasswordHelper,
+    models,
+)
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db import BaseUserDatabase, InMemoryUserDatabase
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
@@ -125,7 +131,11 @@ def build_app(
     validate_password: Any = length_policy,
     user_db: Any = None,
     password_helper: PasswordHelper | None = None,
+    min_interval_seconds: float = 0,
+    background: BackgroundWork | None = None,
 ) -> tuple[FastAPI, FastAPIUsers[UserDB], InMemoryUserDatabase[UserDB], JWTAuthentication]:
+    """The test application. Unlike the library's default (60 s), no mail throttle unless
+    ``min_interval_seconds`` says so: the contract tests ask for several tokens in a row."""
     user_db = user_db if user_db is not None else InMemoryUserDatabase(UserDB)
     auth = JWTAuthentication(secret=SECRET, lifetime_seconds=3600, tokenUrl="auth/jwt/login")
     users = FastAPIUsers(
@@ -137,6 +147,7 @@ def build_app(
         UserDB,
         validate_password=validate_password,
         password_helper=password_helper or PasswordHelper(CHEAPEST),
+        background=background,
     )
 
     async def on_after_forgot_password(user: UserDB, token: str, request: Request) -> None:
@@ -153,6 +164,7 @@ def build_app(
             on_after_forgot_password,
             on_after_reset_password,
             token_strategy=strategy,
+            min_interval_seconds=min_interval_seconds,
         ),
         prefix="/auth",
     )

@@ -23,7 +23,7 @@ class UnreachableStore(JWTResetTokenStrategy):
 
     async def issue_token(
         self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
-    ) -> str:
+    ) -> str | None:
         self._check()
         return await super().issue_token(user, lifetime_seconds=lifetime_seconds)
 

@@ -182,7 +182,9 @@ async def test_a_failing_hook_is_logged_without_the_token_and_changes_nothing(
     assert user.hashed_password not in text and stored.hashed_password not in text
     assert "[redacted]" in text
     assert all(
-        r.levelno == logging.ERROR for r in log_records.records if "failed" in r.getMessage()
+        r.levelno == logging.ERROR
+        for r in log_records.records
+        if " failed for user" in r.getMessage()
     )
 
 

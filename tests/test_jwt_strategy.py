@@ -192,6 +192,7 @@ async def test_a_password_or_email_change_kills_the_token(
 ) -> None:
     """Once the stored hash or e-mail changes, the fingerprint no longer matches."""
     token = await strategy.issue_token(user)
+    assert token is not None
     assert await reads_as(strategy, token, user)
     assert not await reads_as(strategy, token, user.model_copy(update=change))
 
@@ -201,6 +202,7 @@ async def test_a_token_for_another_user_id_does_not_match(
 ) -> None:
     """Same e-mail and hash under another id: not this token's user."""
     token = await strategy.issue_token(user)
+    assert token is not None
     assert not await reads_as(strategy, token, user.model_copy(update={"id": uuid.uuid4()}))
 
 
@@ -209,6 +211,7 @@ async def test_a_token_may_get_its_own_lifetime(
 ) -> None:
     """Application code can issue a token shorter-lived than the router's."""
     token = await strategy.issue_token(user, lifetime_seconds=60)
+    assert token is not None
     assert claims_of(token)["exp"] == int(clock.now) + 60
     with pytest.raises(ValueError, match="positive"):
         await strategy.issue_token(user, lifetime_seconds=0)

@@ -106,6 +106,7 @@ async def test_every_route_under_each_failure_answers_and_logs_no_secret(
         secrets.add(outdated)
         user = await inner.create(UserDB(email="alice@example.com", hashed_password=outdated))
         token = await strategy.issue_token(user)
+        assert token is not None
         secrets.add(token)
         answers = [
             await harness.client.post(

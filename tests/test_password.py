@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 import time
@@ -121,3 +122,38 @@ async def test_helpers_with_the_same_settings_share_one_pool() -> None:
     second = PasswordHelper(CHEAPEST, max_concurrent_hashes=3)
     assert first._executor is second._executor
     assert PasswordHelper(CHEAPEST, max_concurrent_hashes=4)._executor is not first._executor
+
+
+class VerifyCounter:
+    """Wraps a hasher and notes the parameters of every hash it verifies against."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        self.inner = inner
+        self.verified: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        self.verified.append(hashed.split("$")[3])
+        return self.inner.verify(hashed, password)
+
+
+@pytest.mark.parametrize("stored", ["outdated", "current", "corrupt"])
+async def test_a_refused_password_costs_one_current_verification(stored: str) -> None:
+    """Against a cheaper (or unreadable) stored hash, a wrong password also spends one
+    verification under the current parameters, so the answer does not come early."""
+    parameters = dataclasses.replace(CHEAPEST, time_cost=2, memory_cost=16)
+    helper = PasswordHelper(parameters)
+    current = "m=16,t=2,p=1"
+    hashed = {
+        "outdated": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("right"),
+        "current": await helper.hash("right"),
+        "corrupt": "$argon2id$v=19$m=8,t=1,p=1$not-base64!",
+    }[stored]
+    counter = VerifyCounter(helper._hasher)
+    helper._hasher = counter  # type: ignore[assignment]
+    assert await helper.verify_and_update("wrong", hashed) == (False, None)
+    assert counter.verified[-1] == current
+    expected = 1 if stored == "current" else 2
+    assert len(counter.verified) == expected

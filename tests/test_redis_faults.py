@@ -220,11 +220,14 @@ def single_try_client(proxy: ReplyDroppingProxy) -> redis.asyncio.Redis:
 
 
 @asynccontextmanager
-async def app_on(client: redis.asyncio.Redis, **options: Any) -> AsyncIterator[Harness]:
-    """The test application over a Redis strategy on ``client``, closed after the block."""
+async def app_on(
+    client: redis.asyncio.Redis, *, min_interval_seconds: float = 0, **options: Any
+) -> AsyncIterator[Harness]:
+    """The test application over a Redis strategy on ``client`` (given ``options``), closed
+    after the block."""
     strategy = RedisResetTokenStrategy(client, key_prefix=unique_prefix(), **options)
     try:
-        async with open_harness(strategy) as harness:
+        async with open_harness(strategy, min_interval_seconds=min_interval_seconds) as harness:
             yield harness
     finally:
         await client.aclose()

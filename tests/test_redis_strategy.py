@@ -28,9 +28,11 @@ pytestmark = pytest.mark.anyio
 LIFETIME = 600
 
 
-def make_strategy(client: Any, **options: Any) -> RedisResetTokenStrategy:
+def make_strategy(
+    client: Any, min_interval_seconds: float = 0, **options: Any
+) -> RedisResetTokenStrategy:
     strategy = RedisResetTokenStrategy(client, key_prefix=unique_prefix(), **options)
-    strategy.bind(SECRET, LIFETIME)
+    strategy.bind(SECRET, LIFETIME, min_interval_seconds=min_interval_seconds)
     return strategy
 
 
@@ -307,9 +309,9 @@ async def test_through_the_routes_a_reset_leaves_no_key_and_throttling_keeps_202
     redis_client: Any,
 ) -> None:
     """Throttled forgot-password still answers 202 (no second mail); a reset revokes every key."""
-    strategy = make_strategy_unbound(redis_client, min_interval_seconds=60)
+    strategy = make_strategy_unbound(redis_client)
     outbox = Outbox()
-    app, users, user_db, _ = build_app(strategy, outbox)
+    app, users, user_db, _ = build_app(strategy, outbox, min_interval_seconds=60)
     hashed = await users.password_helper.hash(PASSWORD)
     await user_db.create(UserDB(email="alice@example.com", hashed_password=hashed))
     transport = httpx.ASGITransport(app=app)
@@ -342,7 +344,7 @@ def make_strategy_unbound(client: Any, **options: Any) -> RedisResetTokenStrateg
     [
         ({"max_tokens_per_user": 0}, ValueError),
         ({"max_tokens_per_user": 2.5}, TypeError),
-        ({"min_interval_seconds": -1}, ValueError),
+        ({"min_interval_seconds": 60}, TypeError),  # a setting of the router now
         ({"key_prefix": ""}, ValueError),
         ({"key_prefix": "a{b}"}, ValueError),
         ({"max_concurrent_commands": 0}, ValueError),
@@ -398,10 +400,22 @@ async def test_a_short_token_after_a_long_one_is_purged_when_it_dies(redis_clien
     assert await redis_client.zcard(index) == 2
 
 
-def test_a_throttle_longer_than_the_lifetime_is_refused() -> None:
-    """The throttle key must not outlive the tokens: refused when the router binds."""
+async def test_the_throttle_never_outlives_the_tokens(redis_client: Any) -> None:
+    """An interval longer than the lifetime is cut to it: no key outlives the lifetime."""
+    strategy = RedisResetTokenStrategy(redis_client, key_prefix=unique_prefix())
+    strategy.bind(SECRET, 2, min_interval_seconds=7200)
+    user = make_user()
+    await issued(strategy, user)
+    assert await strategy.issue_token(user) is None
+    for key in await all_keys(redis_client, strategy.key_prefix):
+        assert 0 < await redis_client.pttl(key) <= 2000, key
+
+
+def test_a_negative_interval_is_refused() -> None:
+    """The router's min_interval_seconds must not be negative."""
     import fakeredis
 
-    strategy = RedisResetTokenStrategy(fakeredis.FakeAsyncRedis(), min_interval_seconds=7200)
-    with pytest.raises(ValueError, match="must not exceed the token lifetime"):
-        strategy.bind(SECRET, 600)
+    with pytest.raises(ValueError, match="min_interval_seconds"):
+        RedisResetTokenStrategy(fakeredis.FakeAsyncRedis()).bind(
+            SECRET, 600, min_interval_seconds=-1
+        )

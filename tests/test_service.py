@@ -114,9 +114,7 @@ async def test_code_chooses_the_lifetime_of_a_token(
 
 async def test_issued_tokens_ignore_the_throttle(redis_client: Any) -> None:
     """The mail throttle applies to forgot-password, not to tokens the application asks for."""
-    strategy = RedisResetTokenStrategy(
-        redis_client, key_prefix=unique_prefix(), min_interval_seconds=60
-    )
+    strategy = RedisResetTokenStrategy(redis_client, key_prefix=unique_prefix())
     users = FastAPIUsers(InMemoryUserDatabase(UserDB), [], User, UserCreate, UserUpdate, UserDB,
                          password_helper=PasswordHelper(CHEAPEST))  # fmt: skip
     service = users.get_reset_password_service(SECRET, token_strategy=strategy)

@@ -5,6 +5,8 @@ revoked (`fastapi_password_reset.tokens.RedisResetTokenStrategy`).
 """
 
 from fastapi_password_reset import models
+from fastapi_password_reset._background import BackgroundWork
+from fastapi_password_reset._events import Event, EventRecorder, ResetEvent
 from fastapi_password_reset._service import ForgotOutcome, PasswordResetService
 from fastapi_password_reset.exceptions import (
     BadResetTokenError,
@@ -24,8 +26,11 @@ from fastapi_password_reset.router.common import ErrorCode
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackgroundWork",
     "BadResetTokenError",
     "ErrorCode",
+    "Event",
+    "EventRecorder",
     "FastAPIUsers",
     "FastAPIUsersError",
     "ForgotOutcome",
@@ -34,6 +39,7 @@ __all__ = [
     "PasswordHelper",
     "PasswordNotSavedError",
     "PasswordResetService",
+    "ResetEvent",
     "TokenRefusal",
     "UserAlreadyExistsError",
     "UserDatabaseError",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 
+from fastapi_password_reset._events import Event, EventRecorder
 from fastapi_password_reset._redaction import redacted_traceback
 from fastapi_password_reset.db.base import UD
 
@@ -29,66 +30,56 @@ ValidatePassword: TypeAlias = Callable[[str, Any], MaybeAwaitable]
 AfterForgotPassword: TypeAlias = Callable[[UD, str, "Request"], MaybeAwaitable]
 AfterResetPassword: TypeAlias = Callable[[UD, "Request"], MaybeAwaitable]
 AfterRegister: TypeAlias = Callable[[UD, "Request"], MaybeAwaitable]
+AfterForgotPasswordUnknown: TypeAlias = Callable[[str, "Request"], MaybeAwaitable]
 
 
-def _is_async(hook: Callable[..., Any]) -> bool:
+def is_async_hook(hook: object) -> bool:
     call = getattr(type(hook), "__call__", None)  # noqa: B004 - async __call__ of an object
     return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(call)
 
 
-async def call_hook(hook: Callable[..., MaybeAwaitable], *args: Any) -> None:
-    """Await an async hook; run a sync one in the thread pool, never on the event loop."""
-    if _is_async(hook):
+RunSync = Callable[..., Awaitable[Any]]
+
+
+async def call_hook(
+    hook: Callable[..., MaybeAwaitable], *args: Any, run_sync: RunSync | None = None
+) -> None:
+    """Await an async hook; run a sync one on a thread, never on the event loop.
+
+    ``run_sync`` is where sync hooks run after a response (`BackgroundWork.run_sync`, the
+    library's own threads); without it, in AnyIO's pool, like the request's other work.
+    """
+    if is_async_hook(hook):
         result = hook(*args)
     else:
-        result = await run_in_threadpool(hook, *args)
+        result = await (run_sync or run_in_threadpool)(hook, *args)
     if inspect.isawaitable(result):
         await result
 
 
 async def call_hook_logged(
-    name: str, hook: Callable[..., MaybeAwaitable], user_id: object, *args: Any
+    name: str,
+    hook: Callable[..., MaybeAwaitable],
+    user_id: object,
+    *args: Any,
+    run_sync: RunSync | None = None,
+    events: EventRecorder | None = None,
 ) -> bool:
-    """Run a hook after a response: a failure is logged (hook name, user id), never raised.
+    """Run a hook after a response: a failure is logged (hook name, user id) and reported as
+    a ``hook_failed`` event, never raised.
 
     The traceback is redacted of every secret the request or job has seen. Returns whether
     the hook succeeded.
     """
     try:
-        await call_hook(hook, *args)
+        await call_hook(hook, *args, run_sync=run_sync)
     except Exception as exc:
         logger.error("%s failed for user %s:\n%s", name, user_id, redacted_traceback(exc))
+        if events is not None:
+            events.emit(Event.HOOK_FAILED, user_id=_as_uuid(user_id), reason=name)
         return False
     return True
 
 
-class BackgroundWork:
-    """Work that runs after the response, detached from the request.
-
-    A Starlette background task would hold the HTTP connection until it ends, so the next
-    request on a keep-alive connection would wait for an e-mail hook: a timing signal of
-    whether the previous address had an account. Here the response schedules the work and
-    returns at once. References are kept until each job ends (the event loop keeps only weak
-    ones), a job's failure is logged by the job itself, and `drain` waits for whatever is
-    still running, at shutdown or in tests.
-    """
-
-    def __init__(self) -> None:
-        self._running: set[asyncio.Task[Any]] = set()
-
-    async def spawn(self, job: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
-        """Start ``job(*args)`` and return without waiting for it.
-
-        A coroutine, so that Starlette runs it on the event loop as a response's background.
-        """
-        task = asyncio.get_running_loop().create_task(job(*args))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def drain(self) -> None:
-        """Wait until every job spawned so far, and any they spawn, has ended."""
-        while self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
-
-    def __len__(self) -> int:
-        return len(self._running)
+def _as_uuid(user_id: object) -> UUID | None:
+    return user_id if isinstance(user_id, UUID) else None

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, Generic
 from uuid import UUID
 
+from fastapi_password_reset._background import BackgroundWork
+from fastapi_password_reset._events import Event, EventRecorder
 from fastapi_password_reset._hooks import (
     AfterForgotPassword,
+    AfterForgotPasswordUnknown,
     AfterResetPassword,
     ValidatePassword,
     call_hook,
     call_hook_logged,
+    is_async_hook,
 )
 from fastapi_password_reset._redaction import (
     collecting_secrets,
@@ -78,6 +84,9 @@ class PasswordResetService(Generic[UD]):
         validate_password: ValidatePassword | None = None,
         after_forgot_password: AfterForgotPassword[UD] | None = None,
         after_reset_password: AfterResetPassword[UD] | None = None,
+        after_forgot_password_unknown: AfterForgotPasswordUnknown | None = None,
+        background: BackgroundWork | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
         self.user_db = user_db
         self.password_helper = password_helper
@@ -85,6 +94,10 @@ class PasswordResetService(Generic[UD]):
         self.validate_password = validate_password
         self.after_forgot_password = after_forgot_password
         self.after_reset_password = after_reset_password
+        self.after_forgot_password_unknown = after_forgot_password_unknown
+        # Sync after-hooks run on the background work's own threads.
+        self.background = background if background is not None else BackgroundWork()
+        self.events = events if events is not None else EventRecorder()
 
     async def forgot_password(self, email: str, request: Request | None = None) -> ForgotOutcome:
         """Look the address up, issue a token, call ``after_forgot_password``; never raises.
@@ -96,9 +109,10 @@ class PasswordResetService(Generic[UD]):
                 user = await self.user_db.get_by_email(email)
             except Exception as exc:
                 logger.error("forgot-password: user lookup failed:\n%s", redacted_traceback(exc))
+                self.events.emit(Event.STORE_UNAVAILABLE, reason="user_database")
                 return ForgotOutcome.FAILED
             if user is None or not user.is_active:
-                return ForgotOutcome.NO_ACCOUNT
+                return await self._no_account(email, request)
             remember_secret(user.hashed_password)
             try:
                 token = await self.token_strategy.issue_token(user)
@@ -117,14 +131,60 @@ class PasswordResetService(Generic[UD]):
                 )
                 return ForgotOutcome.FAILED
             if token is None:
+                self.events.emit(Event.THROTTLED, user_id=user.id)
+                await self._hook_hop(self.after_forgot_password)
                 return ForgotOutcome.THROTTLED
+            self.events.emit(Event.TOKEN_ISSUED, user_id=user.id)
             remember_secret(token)
             hook = self.after_forgot_password
             if hook is not None and not await call_hook_logged(
-                "after_forgot_password", hook, user.id, user, token, request
+                "after_forgot_password",
+                hook,
+                user.id,
+                user,
+                token,
+                request,
+                run_sync=self.background.run_sync,
+                events=self.events,
             ):
                 return ForgotOutcome.HOOK_FAILED
             return ForgotOutcome.TOKEN_SENT
+
+    async def _no_account(self, email: str, request: Request | None) -> ForgotOutcome:
+        """The same work as for an account: an issue's computation and round trip, a hook.
+
+        So that what a forgot-password leaves running on this process after its answer does
+        not tell the next request whether the address had an account.
+        """
+        try:
+            await self.token_strategy.issue_decoy()
+        except Exception as exc:
+            logger.debug("forgot-password: decoy issue failed (%s)", type(exc).__name__)
+        self.events.emit(Event.NO_ACCOUNT)
+        hook = self.after_forgot_password_unknown
+        if hook is None:
+            await self._hook_hop(self.after_forgot_password)
+        else:
+            await call_hook_logged(
+                "after_forgot_password_unknown",
+                hook,
+                None,
+                email,
+                request,
+                run_sync=self.background.run_sync,
+                events=self.events,
+            )
+        return ForgotOutcome.NO_ACCOUNT
+
+    async def _hook_hop(self, hook: object) -> None:
+        """The library's part of calling ``hook``, calling nothing: a thread hop for a sync
+        hook, a scheduling point for an async one."""
+        if hook is None:
+            return
+        if is_async_hook(hook):
+            await asyncio.sleep(0)
+        else:
+            await self.background.run_sync(_nothing)
 
     async def reset_password(self, token: str, password: str) -> UD:
         """Set a new password with a reset token; the user as now stored.
@@ -133,7 +193,7 @@ class PasswordResetService(Generic[UD]):
         raises), `TokenStoreUnavailableError` (nothing changed) or `PasswordNotSavedError`
         (the token still works).
         """
-        with collecting_secrets(token, password):
+        with collecting_secrets(token, password), self._reporting_refusals():
             ticket = await self._read(token)
             user = await self._user_of(ticket)
             if self.validate_password is not None:
@@ -144,6 +204,7 @@ class PasswordResetService(Generic[UD]):
                 raise BadResetTokenError(TokenRefusal.ALREADY_USED)
             await self._replace_password(ticket, user, new_hash)
             await self._kill_other_tokens(user)
+            self.events.emit(Event.PASSWORD_RESET, user_id=user.id)
             return user.model_copy(update={"hashed_password": new_hash})
 
     async def after_reset(self, user: UD, request: Request | None = None) -> None:
@@ -151,11 +212,19 @@ class PasswordResetService(Generic[UD]):
         if self.after_reset_password is not None:
             with collecting_secrets(user.hashed_password):
                 hook = self.after_reset_password
-                await call_hook_logged("after_reset_password", hook, user.id, user, request)
+                await call_hook_logged(
+                    "after_reset_password",
+                    hook,
+                    user.id,
+                    user,
+                    request,
+                    run_sync=self.background.run_sync,
+                    events=self.events,
+                )
 
     async def check_token(self, token: str) -> UD:
         """The user a token would reset now, without using it; else `BadResetTokenError`."""
-        with collecting_secrets(token):
+        with collecting_secrets(token), self._reporting_refusals():
             return await self._user_of(await self._read(token))
 
     async def issue_token(self, user: UD, *, lifetime_seconds: int | None = None) -> str:
@@ -168,6 +237,18 @@ class PasswordResetService(Generic[UD]):
         )
         assert token is not None, "an unthrottled issue always gives a token"
         return token
+
+    @contextmanager
+    def _reporting_refusals(self) -> Iterator[None]:
+        """Report a refused token or an unreachable store as an event, then let it go on."""
+        try:
+            yield
+        except BadResetTokenError as refused:
+            self.events.emit(Event.TOKEN_REFUSED, reason=refused.reason.value)
+            raise
+        except TokenStoreUnavailableError:
+            self.events.emit(Event.STORE_UNAVAILABLE, reason="token_store")
+            raise
 
     async def _read(self, token: str) -> ResetTicket:
         ticket: ResetTicket | None = await self.token_strategy.read_token(token)
@@ -225,3 +306,7 @@ async def _logged_on_failure(work: Awaitable[None], message: str, user_id: UUID)
         await work
     except Exception as exc:
         logger.error(message + ":\n%s", user_id, redacted_traceback(exc))
+
+
+def _nothing() -> None:
+    """What `_hook_hop` runs on a hook thread."""

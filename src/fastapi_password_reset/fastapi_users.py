@@ -8,11 +8,13 @@ from typing import Generic
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
+from fastapi_password_reset._background import BackgroundWork
+from fastapi_password_reset._events import Event, EventRecorder, ResetEvent
 from fastapi_password_reset._hooks import (
     AfterForgotPassword,
+    AfterForgotPasswordUnknown,
     AfterRegister,
     AfterResetPassword,
-    BackgroundWork,
     ValidatePassword,
 )
 from fastapi_password_reset._service import PasswordResetService
@@ -26,6 +28,9 @@ from fastapi_password_reset.router.register import build_register_router
 from fastapi_password_reset.router.reset import build_reset_password_router
 from fastapi_password_reset.tokens.base import ResetTokenStrategy
 from fastapi_password_reset.tokens.jwt import JWTResetTokenStrategy
+
+# At most one reset mail per user per minute, unless the router says otherwise.
+DEFAULT_MIN_INTERVAL_SECONDS = 60.0
 
 
 class FastAPIUsers(Generic[UD]):
@@ -48,6 +53,8 @@ class FastAPIUsers(Generic[UD]):
         validate_password: ValidatePassword | None = None,
         *,
         password_helper: PasswordHelper | None = None,
+        background: BackgroundWork | None = None,
+        on_event: Callable[[ResetEvent], object] | None = None,
     ) -> None:
         if not callable(getattr(db, "replace_password_hash", None)):
             raise TypeError(
@@ -62,7 +69,14 @@ class FastAPIUsers(Generic[UD]):
         self.user_db_model = user_db_model
         self.validate_password = validate_password
         self.password_helper = password_helper or PasswordHelper()
-        self.background = BackgroundWork()
+        self.background = background if background is not None else BackgroundWork()
+        self.events = EventRecorder(on_event)
+        """Where every outcome is logged, passed to ``on_event`` and counted as a metric."""
+        self.events.observe_pending(lambda: self.background.pending)
+        events = self.events
+        self.background.on_shed = lambda count, why: events.emit(
+            Event.JOB_SHED, reason=why, count=count
+        )
 
     def get_reset_password_router(
         self,
@@ -72,11 +86,15 @@ class FastAPIUsers(Generic[UD]):
         after_reset_password: AfterResetPassword[UD] | None = None,
         *,
         token_strategy: ResetTokenStrategy | None = None,
+        min_interval_seconds: float = DEFAULT_MIN_INTERVAL_SECONDS,
+        after_forgot_password_unknown: AfterForgotPasswordUnknown | None = None,
     ) -> APIRouter:
         """``POST /forgot-password`` and ``POST /reset-password``.
 
-        The secret (at least 32 bytes) and lifetime are bound to ``token_strategy``, which
-        defaults to a new `JWTResetTokenStrategy`.
+        The secret (at least 32 bytes), lifetime and ``min_interval_seconds`` (at most one
+        reset mail per user per interval, 0: no throttle) are bound to ``token_strategy``,
+        which defaults to a new `JWTResetTokenStrategy`. ``after_forgot_password_unknown(email,
+        request)`` runs after the answer for an address without an active account.
         """
         service = self.get_reset_password_service(
             reset_password_token_secret,
@@ -84,6 +102,8 @@ class FastAPIUsers(Generic[UD]):
             after_forgot_password,
             after_reset_password,
             token_strategy=token_strategy,
+            min_interval_seconds=min_interval_seconds,
+            after_forgot_password_unknown=after_forgot_password_unknown,
         )
         return build_reset_password_router(service, self.background)
 
@@ -95,6 +115,8 @@ class FastAPIUsers(Generic[UD]):
         after_reset_password: AfterResetPassword[UD] | None = None,
         *,
         token_strategy: ResetTokenStrategy | None = None,
+        min_interval_seconds: float = DEFAULT_MIN_INTERVAL_SECONDS,
+        after_forgot_password_unknown: AfterForgotPasswordUnknown | None = None,
     ) -> PasswordResetService[UD]:
         """The reset flow without HTTP, for application code: same arguments as the router.
 
@@ -102,7 +124,12 @@ class FastAPIUsers(Generic[UD]):
         tokens (``await service.issue_token(user, lifetime_seconds=600)``).
         """
         strategy = token_strategy if token_strategy is not None else JWTResetTokenStrategy()
-        strategy.bind(reset_password_token_secret, reset_password_token_lifetime_seconds)
+        strategy.bind(
+            reset_password_token_secret,
+            reset_password_token_lifetime_seconds,
+            min_interval_seconds=min_interval_seconds,
+            events=self.events,
+        )
         return PasswordResetService(
             user_db=self.db,
             password_helper=self.password_helper,
@@ -110,6 +137,9 @@ class FastAPIUsers(Generic[UD]):
             validate_password=self.validate_password,
             after_forgot_password=after_forgot_password,
             after_reset_password=after_reset_password,
+            after_forgot_password_unknown=after_forgot_password_unknown,
+            background=self.background,
+            events=self.events,
         )
 
     def get_register_router(self, after_register: AfterRegister[UD] | None = None) -> APIRouter:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from argon2 import Parameters, PasswordHasher
+from argon2 import Parameters, PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
@@ -96,10 +96,33 @@ class PasswordHelper:
         await self.verify_and_update(_DUMMY_PASSWORD + "!", self._dummy_hash)
 
     def _verify_and_update(self, password: str, hashed_password: str) -> tuple[bool, str | None]:
+        """Verify, and rehash an outdated hash; in the time of one verification either way.
+
+        A stored hash made with cheaper parameters verifies faster than a current one, so a
+        wrong password against it would answer early and tell that the account exists and is
+        old (Django calls the fix "harden_runtime"). A refused password then spends one
+        verification under the current parameters; an accepted one spends the rehash.
+        """
         try:
             self._hasher.verify(hashed_password, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
+            if self._cheaper_than_current(hashed_password):
+                self._verify_dummy()
             return False, None
         if self._hasher.check_needs_rehash(hashed_password):
             return True, self._hasher.hash(password)
         return True, None
+
+    def _cheaper_than_current(self, hashed_password: str) -> bool:
+        try:
+            stored = extract_parameters(hashed_password)
+        except InvalidHashError:
+            return True  # refused without any work: spend it
+        current = self.parameters
+        return stored.time_cost * stored.memory_cost < current.time_cost * current.memory_cost
+
+    def _verify_dummy(self) -> None:
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD)
+        with contextlib.suppress(VerificationError):
+            self._hasher.verify(self._dummy_hash, _DUMMY_PASSWORD + "!")

@@ -18,6 +18,11 @@ from fastapi_password_reset._redaction import collecting_secrets, redacted_trace
 
 logger = logging.getLogger("fastapi_password_reset")
 
+# The largest body these routes accept, refused with 413 before it is read (by Content-Length,
+# or while streaming when there is none). The longest valid body is about 13 KiB: a 1,024
+# character password of characters outside the BMP, each written as a 12-byte JSON escape.
+MAX_BODY_BYTES = 16 * 1024
+
 _KEPT_FIELDS = ("type", "loc", "msg", "ctx")
 _UNPARSABLE_BODY = [{"type": "json_invalid", "loc": ["body"], "msg": "Body could not be parsed"}]
 # What FastAPI raises when it cannot decode a body at all (bytes that are not UTF-8, nesting

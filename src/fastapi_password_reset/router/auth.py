@@ -12,7 +12,7 @@ from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db.base import UD, BaseUserDatabase
 from fastapi_password_reset.models import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from fastapi_password_reset.password import PasswordHelper
-from fastapi_password_reset.router._routes import RedactedRoute
+from fastapi_password_reset.router._routes import MAX_BODY_BYTES, RedactedRoute
 from fastapi_password_reset.router.common import ErrorCode, error_examples
 
 
@@ -38,7 +38,7 @@ def build_auth_router(
     password_helper: PasswordHelper,
 ) -> APIRouter:
     """Log in with e-mail and password; outdated password hashes are upgraded on the way."""
-    router = APIRouter(route_class=RedactedRoute)
+    router = APIRouter(route_class=RedactedRoute, max_body_size=MAX_BODY_BYTES)
     responses: dict[int | str, dict[str, Any]] = {
         status.HTTP_400_BAD_REQUEST: error_examples(
             "Wrong e-mail or password, or an inactive account.",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse, Response
 
+from fastapi_password_reset._background import BackgroundWork
 from fastapi_password_reset._hooks import (
     AfterRegister,
-    BackgroundWork,
     ValidatePassword,
     call_hook,
     call_hook_logged,
@@ -20,7 +21,7 @@ from fastapi_password_reset.db.base import UD, BaseUserDatabase
 from fastapi_password_reset.exceptions import InvalidPasswordException, UserAlreadyExistsError
 from fastapi_password_reset.models import BaseUser, BaseUserCreate
 from fastapi_password_reset.password import PasswordHelper
-from fastapi_password_reset.router._routes import RedactedRoute
+from fastapi_password_reset.router._routes import MAX_BODY_BYTES, RedactedRoute
 from fastapi_password_reset.router.common import ErrorCode, error_examples
 
 _PRIVILEGED_FIELDS = {"password", "is_active", "is_superuser", "is_verified"}
@@ -38,7 +39,7 @@ def build_register_router(
     after_register: AfterRegister[UD] | None,
 ) -> APIRouter:
     """Create an account; ``after_register(user, request)`` runs after the answer."""
-    router = APIRouter(route_class=RedactedRoute)
+    router = APIRouter(route_class=RedactedRoute, max_body_size=MAX_BODY_BYTES)
 
     async def register(request: Request, user: BaseUserCreate) -> Response:
         remember_secret(user.password)
@@ -67,7 +68,7 @@ def build_register_router(
                 background.spawn,
                 with_secrets,
                 seen_secrets(),
-                call_hook_logged,
+                functools.partial(call_hook_logged, run_sync=background.run_sync),
                 "after_register",
                 after_register,
                 created.id,

@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from fastapi_password_reset._hooks import BackgroundWork
+from fastapi_password_reset._background import BackgroundWork
+from fastapi_password_reset._events import Event
 from fastapi_password_reset._redaction import remember_secret, seen_secrets, with_secrets
 from fastapi_password_reset._service import PasswordResetService
 from fastapi_password_reset.db.base import UD
@@ -21,7 +22,7 @@ from fastapi_password_reset.exceptions import (
     PasswordNotSavedError,
 )
 from fastapi_password_reset.models import MAX_TOKEN_LENGTH, Email, Password
-from fastapi_password_reset.router._routes import RedactedRoute
+from fastapi_password_reset.router._routes import MAX_BODY_BYTES, RedactedRoute
 from fastapi_password_reset.router.common import ErrorCode, error_examples
 from fastapi_password_reset.tokens.base import TokenStoreUnavailableError
 
@@ -69,7 +70,9 @@ def build_reset_password_router(
         yield
         await background.drain()
 
-    router = APIRouter(route_class=RedactedRoute, lifespan=finish_hooks_on_shutdown)
+    router = APIRouter(
+        route_class=RedactedRoute, lifespan=finish_hooks_on_shutdown, max_body_size=MAX_BODY_BYTES
+    )
 
     @router.post(
         "/forgot-password",
@@ -82,6 +85,7 @@ def build_reset_password_router(
         """Ask for a reset link. The answer is the same whether or not the account exists."""
         # Nothing is looked up before the answer is sent, so its timing cannot tell whether
         # the address has an account.
+        service.events.emit(Event.RESET_ASKED)
         work = BackgroundTask(background.spawn, service.forgot_password, body.email, request)
         return _null_response(status.HTTP_202_ACCEPTED, work)
 

@@ -26,11 +26,25 @@ from fastapi_password_reset.tokens.base import (
 class Binding:
     key: bytes
     lifetime_seconds: int
+    min_interval_seconds: float = 0
 
     def same_as(self, other: Binding) -> bool:
-        return self.lifetime_seconds == other.lifetime_seconds and hmac.compare_digest(
-            self.key, other.key
+        return (
+            self.lifetime_seconds == other.lifetime_seconds
+            and self.min_interval_seconds == other.min_interval_seconds
+            and hmac.compare_digest(self.key, other.key)
         )
+
+
+@dataclass(frozen=True)
+class _Account:
+    id: UUID
+    email: str
+    hashed_password: str
+
+
+# Whom a decoy issue is for: the same computation as a real one, for no one.
+DECOY_ACCOUNT = _Account(UUID(int=0), "decoy@example.invalid", "$argon2id$v=19$m=8,t=1,p=1$decoy")
 
 
 def check_lifetime(lifetime_seconds: object, *, name: str) -> int:
@@ -64,13 +78,18 @@ class BindOnce:
         self._binding: Binding | None = None
         self._fingerprint_key = b""
 
-    def bind(self, secret: Secret, lifetime_seconds: int) -> None:
+    def bind(self, secret: Secret, lifetime_seconds: int, min_interval_seconds: float = 0) -> None:
         lifetime = check_lifetime(lifetime_seconds, name="reset_password_token_lifetime_seconds")
-        new = Binding(secret_bytes(secret, name="reset_password_token_secret"), lifetime)
+        if isinstance(min_interval_seconds, bool) or min_interval_seconds < 0:
+            raise ValueError("min_interval_seconds must be a non-negative number")
+        key = secret_bytes(secret, name="reset_password_token_secret")
+        # The throttle never outlasts a token: the Redis key that holds it must not outlive
+        # the lifetime, and a throttle longer than a token's life would refuse its renewal.
+        new = Binding(key, lifetime, min(float(min_interval_seconds), lifetime))
         if self._binding is not None and not self._binding.same_as(new):
             raise StrategyAlreadyBoundError(
-                f"this {self._strategy_name} is already bound to another secret or lifetime; "
-                "give each router its own strategy or the same settings"
+                f"this {self._strategy_name} is already bound to another secret, lifetime or "
+                "throttle; give each router its own strategy or the same settings"
             )
         self._binding = new
         self._fingerprint_key = derive_key(new.key, RESET_FINGERPRINT_PURPOSE)

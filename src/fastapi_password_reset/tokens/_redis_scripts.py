@@ -35,11 +35,15 @@ ISSUE_TOKEN = """
 -- ARGV[4]  max_tokens_per_user
 -- ARGV[5]  min interval between issues in milliseconds (0: no throttle)
 -- ARGV[6]  prefix of the user's keys, "<prefix>:{<tag>}:"
--- Returns 1 when the token is stored, 0 when throttled.
+-- ARGV[7]  1 for a decoy (an address without an account): the same call, storing nothing
+-- Returns 1 when the token is stored, 0 when throttled or a decoy.
 -- The digest comes from 256 fresh random bits: if its key exists, this is a retry of a run
 -- whose reply was lost, and that run stored the token.
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 1
+end
+if ARGV[7] == '1' then
+  return 0
 end
 local interval = tonumber(ARGV[5])
 if interval > 0 and not redis.call('SET', KEYS[3], ARGV[1], 'PX', interval, 'NX') then

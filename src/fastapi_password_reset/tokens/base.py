@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from fastapi_password_reset._events import EventRecorder
 from fastapi_password_reset._signing import Secret
 
 
@@ -44,12 +45,30 @@ class ResetTokenStrategy(Protocol):
     reached raises `TokenStoreUnavailableError`.
     """
 
-    def bind(self, secret: Secret, lifetime_seconds: int) -> None: ...
+    def bind(
+        self,
+        secret: Secret,
+        lifetime_seconds: int,
+        *,
+        min_interval_seconds: float = 0,
+        events: EventRecorder | None = None,
+    ) -> None:
+        """The router's settings: secret, lifetime, the per-user mail throttle (0: off), and
+        where to report revocations."""
+        ...
 
     async def issue_token(
         self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
     ) -> str | None:
         """A new token for the user, or None when throttled (only when ``throttle``)."""
+        ...
+
+    async def issue_decoy(self) -> None:
+        """Do the work of an issue for nobody, storing nothing.
+
+        Forgot-password spends it for an address without an account, so that the work left on
+        the serving process after the answer does not tell the next request which it was.
+        """
         ...
 
     async def read_token(self, token: str) -> ResetTicket | None:

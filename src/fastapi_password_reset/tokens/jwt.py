@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from fastapi_password_reset import _jwt_claims
+from fastapi_password_reset._events import EventRecorder
 from fastapi_password_reset._signing import Secret
-from fastapi_password_reset.tokens._binding import BindOnce
+from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, BindOnce
 from fastapi_password_reset.tokens.base import (
     ResetTicket,
     RevocationNotSupportedError,
@@ -37,6 +38,8 @@ class JWTResetTokenStrategy:
     - The fingerprint is a keyed digest of the e-mail address and the password hash at issue
       time. A reset changes the hash, so the token, and every other token issued before it,
       stops matching; an e-mail change kills them too. The comparison is constant-time.
+    - Throttling (``min_interval_seconds``, from the router) is kept in this process: with
+      several worker processes a user may get one mail per interval from each.
     - Single use across any number of processes: the reset writes the new hash only if the
       stored hash is still the one the token was issued under (a compare-and-set in the user
       database), so of concurrent resets with one token exactly one writes.
@@ -48,20 +51,61 @@ class JWTResetTokenStrategy:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._settings = BindOnce(type(self).__name__)
+        self._events = EventRecorder()
+        self._last_issued: dict[UUID, float] = {}
 
-    def bind(self, secret: Secret, lifetime_seconds: int) -> None:
-        self._settings.bind(secret, lifetime_seconds)
+    def bind(
+        self,
+        secret: Secret,
+        lifetime_seconds: int,
+        *,
+        min_interval_seconds: float = 0,
+        events: EventRecorder | None = None,
+    ) -> None:
+        self._settings.bind(secret, lifetime_seconds, min_interval_seconds)
+        self._events = events if events is not None else self._events
 
     async def issue_token(
         self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
-    ) -> str:
-        """A token for the user; JWTs are never throttled here."""
+    ) -> str | None:
+        """A token for the user; None when ``throttle`` and this process issued one too
+        recently (JWT mode has no shared store: each worker process throttles on its own)."""
+        if throttle and self._throttled(user.id):
+            return None
+        return self._encode(user.id, self._settings.fingerprint(user), lifetime_seconds)
+
+    async def issue_decoy(self) -> None:
+        self._throttled(DECOY_ACCOUNT.id, record=False)
+        self._encode(DECOY_ACCOUNT.id, self._settings.fingerprint(DECOY_ACCOUNT), None)
+
+    def _encode(self, user_id: UUID, fingerprint: str, lifetime_seconds: int | None) -> str:
         claims = _jwt_claims.Claims(
-            user_id=user.id,
-            fingerprint=self._settings.fingerprint(user),
+            user_id=user_id,
+            fingerprint=fingerprint,
             expires_at=self._clock() + self._settings.lifetime(lifetime_seconds),
         )
         return _jwt_claims.encode(claims, audience=RESET_AUDIENCE, key=self._settings.binding.key)
+
+    def _throttled(self, user_id: UUID, *, record: bool = True) -> bool:
+        """Whether a token went to this user within the interval; else note this issue.
+
+        Entries are kept in issue order and dropped once older than the interval, so memory
+        holds at most the users served within one interval.
+        """
+        interval = self._settings.binding.min_interval_seconds
+        if not interval:
+            return False
+        now = self._clock()
+        while self._last_issued:
+            oldest, issued_at = next(iter(self._last_issued.items()))
+            if now - issued_at < interval:
+                break
+            del self._last_issued[oldest]
+        if user_id in self._last_issued:
+            return True
+        if record:
+            self._last_issued[user_id] = now
+        return False
 
     async def read_token(self, token: str) -> JWTTicket | None:
         claims = _jwt_claims.decode(

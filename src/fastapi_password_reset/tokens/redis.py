@@ -14,9 +14,10 @@ from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.commands.core import AsyncScript
 
+from fastapi_password_reset._events import Event, EventRecorder
 from fastapi_password_reset._signing import Secret
 from fastapi_password_reset.tokens import _redis_scripts
-from fastapi_password_reset.tokens._binding import BindOnce, as_user_id
+from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, BindOnce, as_user_id
 from fastapi_password_reset.tokens._redis_keys import StoredToken, TokenKeys
 from fastapi_password_reset.tokens.base import (
     ResetTicket,
@@ -69,7 +70,8 @@ class RedisResetTokenStrategy:
       issue time: an account changed by any path kills the token even if revocation did not run.
     - Every key of a user shares one hash slot, so each script is atomic on Redis Cluster too.
     - At most ``max_tokens_per_user`` tokens live per user (the one expiring first is revoked),
-      expired entries are purged on each issue, and ``min_interval_seconds`` throttles issuing.
+      expired entries are purged on each issue, and the router's ``min_interval_seconds``
+      throttles issuing, across every process.
     - At most ``max_concurrent_commands`` commands are in flight at once; more wait, so a
       burst does not exhaust the client's connection pool (keep it below the pool's size).
     - Any failure of the store raises `TokenStoreUnavailableError`.
@@ -83,17 +85,22 @@ class RedisResetTokenStrategy:
         *,
         key_prefix: str = "password-reset",
         max_tokens_per_user: int = 5,
-        min_interval_seconds: float = 0,
         max_concurrent_commands: int = 64,
         wait_for_replicas: int = 0,
         wait_timeout_seconds: float = 1.0,
+        **moved: object,
     ) -> None:
+        if "min_interval_seconds" in moved:
+            raise TypeError(
+                "min_interval_seconds is a setting of the router now, one for both token "
+                "strategies: get_reset_password_router(..., min_interval_seconds=60)"
+            )
+        if moved:
+            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(moved))}")
         if isinstance(max_tokens_per_user, bool) or not isinstance(max_tokens_per_user, int):
             raise TypeError("max_tokens_per_user must be an int")
         if max_tokens_per_user < 1:
             raise ValueError("max_tokens_per_user must be at least 1")
-        if min_interval_seconds < 0:
-            raise ValueError("min_interval_seconds must not be negative")
         if not key_prefix or "{" in key_prefix or "}" in key_prefix:
             raise ValueError("key_prefix must be non-empty and contain no braces")
         if max_concurrent_commands < 1:
@@ -103,10 +110,10 @@ class RedisResetTokenStrategy:
         self.redis = redis
         self._key_prefix = key_prefix
         self.max_tokens_per_user = max_tokens_per_user
-        self.min_interval_seconds = min_interval_seconds
         self.wait_for_replicas = wait_for_replicas
         self.wait_timeout_seconds = wait_timeout_seconds
         self._settings = BindOnce(type(self).__name__)
+        self._events = EventRecorder()
         self._issue = redis.register_script(_redis_scripts.ISSUE_TOKEN)
         self._read = redis.register_script(_redis_scripts.READ_TOKEN)
         self._consume = redis.register_script(_redis_scripts.CONSUME_TOKEN)
@@ -119,14 +126,16 @@ class RedisResetTokenStrategy:
         # bound makes the excess wait its turn instead.
         self._command_slots = asyncio.Semaphore(max_concurrent_commands)
 
-    def bind(self, secret: Secret, lifetime_seconds: int) -> None:
-        if self.min_interval_seconds > lifetime_seconds:
-            # The throttle is a key of its own: it must not outlive the tokens it throttles.
-            raise ValueError(
-                f"min_interval_seconds ({self.min_interval_seconds}) must not exceed the token "
-                f"lifetime ({lifetime_seconds} s)"
-            )
-        self._settings.bind(secret, lifetime_seconds)
+    def bind(
+        self,
+        secret: Secret,
+        lifetime_seconds: int,
+        *,
+        min_interval_seconds: float = 0,
+        events: EventRecorder | None = None,
+    ) -> None:
+        self._settings.bind(secret, lifetime_seconds, min_interval_seconds)
+        self._events = events if events is not None else self._events
         self._keys = TokenKeys(self._settings.binding.key, self._key_prefix)
 
     @property
@@ -155,20 +164,49 @@ class RedisResetTokenStrategy:
         self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
     ) -> str | None:
         """A new token, or None when ``throttle`` and the user had one too recently."""
-        keys, lifetime = self.keys, self._settings.lifetime(lifetime_seconds)
-        token, tag, digest = keys.new_token(user.id)
-        value = StoredToken(user.id, self._settings.fingerprint(user)).encode()
-        interval_ms = int(self.min_interval_seconds * 1000) if throttle else 0
-        script_keys = [keys.index(tag), keys.live(tag, digest), keys.throttle(tag)]
-        args = [digest, value, lifetime * 1000, self.max_tokens_per_user, interval_ms]
+        token, tag, digest = self.keys.new_token(user.id)
+        fingerprint = self._settings.fingerprint(user)
         try:
-            issued = await self._run(self._issue, script_keys, [*args, keys.user_prefix(tag)])
+            issued = await self._issue_run(
+                user.id, fingerprint, tag, digest, lifetime_seconds, throttle, decoy=False
+            )
         except TokenStoreUnavailableError:
             # The script may have run with its reply lost for good: withdraw the token, so
             # that the user is not left throttled without a mail.
             await self._withdraw(tag, digest)
             raise
         return token if issued == 1 else None
+
+    async def issue_decoy(self) -> None:
+        """The client's share of an issue, and one round trip; the script stores nothing."""
+        _, tag, digest = self.keys.new_token(DECOY_ACCOUNT.id)
+        fingerprint = self._settings.fingerprint(DECOY_ACCOUNT)
+        await self._issue_run(DECOY_ACCOUNT.id, fingerprint, tag, digest, None, True, decoy=True)
+
+    async def _issue_run(
+        self,
+        user_id: UUID,
+        fingerprint: str,
+        tag: str,
+        digest: str,
+        lifetime_seconds: int | None,
+        throttle: bool,
+        *,
+        decoy: bool,
+    ) -> int:
+        keys, lifetime = self.keys, self._settings.lifetime(lifetime_seconds)
+        interval = self._settings.binding.min_interval_seconds if throttle else 0
+        script_keys = [keys.index(tag), keys.live(tag, digest), keys.throttle(tag)]
+        args = [
+            digest,
+            StoredToken(user_id, fingerprint).encode(),
+            lifetime * 1000,
+            self.max_tokens_per_user,
+            int(interval * 1000),
+            keys.user_prefix(tag),
+            int(decoy),
+        ]
+        return await self._run(self._issue, script_keys, args)
 
     async def _withdraw(self, tag: str, digest: str) -> None:
         try:
@@ -228,7 +266,10 @@ class RedisResetTokenStrategy:
         parsed = self.keys.parse(token)
         if parsed is None:
             return False
-        return await self._revoke_digest(*parsed) > 0
+        revoked = await self._revoke_digest(*parsed)
+        if revoked:
+            self._events.emit(Event.TOKENS_REVOKED, reason="revoke_token", count=revoked)
+        return revoked > 0
 
     async def _revoke_digest(self, tag: str, digest: str) -> int:
         keys = self.keys
@@ -237,10 +278,18 @@ class RedisResetTokenStrategy:
 
     async def revoke_user_tokens(self, user_id: UUID | str) -> int:
         """Revoke every outstanding token of a user (a UUID or its text); the number revoked."""
-        keys = self.keys
-        tag = keys.tag(as_user_id(user_id))
+        keys, uuid, revoked = self.keys, as_user_id(user_id), 0
+        tag = keys.tag(uuid)
         script_keys = [keys.index(tag), keys.throttle(tag)]
-        return await self._revoke(self._revoke_user, script_keys, [keys.user_prefix(tag)])
+        try:
+            revoked = await self._revoke(self._revoke_user, script_keys, [keys.user_prefix(tag)])
+        except RevocationNotReplicatedError as unconfirmed:
+            revoked = unconfirmed.revoked
+            raise
+        finally:
+            if revoked:
+                self._events.emit(Event.TOKENS_REVOKED, user_id=uuid, count=revoked)
+        return revoked
 
     async def _revoke(self, script: AsyncScript, keys: list[str], args: list[Any]) -> int:
         """Run a revocation script; with ``wait_for_replicas``, wait until replicas have it."""
