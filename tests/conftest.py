@@ -133,6 +133,7 @@ def build_app(
     password_helper: PasswordHelper | None = None,
     min_interval_seconds: float = 0,
     background: BackgroundWork | None = None,
+    on_event: Any = None,
 ) -> tuple[FastAPI, FastAPIUsers[UserDB], InMemoryUserDatabase[UserDB], JWTAuthentication]:
     """The test application. Unlike the library's default (60 s), no mail throttle unless
     ``min_interval_seconds`` says so: the contract tests ask for several tokens in a row."""
@@ -148,6 +149,7 @@ def build_app(
         validate_password=validate_password,
         password_helper=password_helper or PasswordHelper(CHEAPEST),
         background=background,
+        on_event=on_event,
     )
 
     async def on_after_forgot_password(user: UserDB, token: str, request: Request) -> None:

@@ -322,3 +322,34 @@ async def test_database_failures_leave_no_secret_in_the_server_log(tmp_path: Pat
     for secret in (new_password, OLD_PASSWORD, outdated, token, "$argon2"):
         assert secret not in output, f"{secret[:12]}… reached the server log:\n{output}"
     assert user.hashed_password == outdated
+
+
+async def test_a_hanging_mail_hook_does_not_hold_the_server_at_shutdown(tmp_path: Path) -> None:
+    """SIGTERM with a sync mail hook that never returns: the workers exit after the drain
+    timeout, saying they dropped the job, instead of waiting for the hook."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
+    await create_user(url, PasswordHelper(CHEAPEST))
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    settings = {
+        "WORKER_APP_DATABASE_URL": url,
+        "WORKER_APP_TOKENS": "jwt",
+        "WORKER_APP_SECRET": SECRET,
+        "WORKER_APP_HOOK_DIR": str(hooks),
+        "WORKER_APP_MAIL_SECONDS": "3600",
+        "WORKER_APP_DRAIN_SECONDS": "1",
+    }
+    log = tmp_path / "uvicorn.log"
+    async with (
+        uvicorn_workers(settings, log) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+    ):
+        assert (
+            await client.post("/auth/forgot-password", json={"email": EMAIL})
+        ).status_code == 202
+        await eventually(lambda: bool(lines(hooks / FORGOT_TOKENS_FILE)), 10, "the hanging hook")
+        stopping = time.monotonic()
+    stopped_after = time.monotonic() - stopping
+    output = log.read_text(errors="replace")
+    assert "job_shed" in output and "reason=shutdown" in output, output
+    assert stopped_after < 8, f"shutdown took {stopped_after:.1f} s:\n{output}"

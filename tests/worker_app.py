@@ -29,6 +29,7 @@ and models below without these settings.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastapi_password_reset import FastAPIUsers, PasswordHelper, models
+from fastapi_password_reset import BackgroundWork, FastAPIUsers, PasswordHelper, models
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import JWTResetTokenStrategy, RedisResetTokenStrategy
@@ -143,10 +144,16 @@ def create_app() -> FastAPI:
         UserDB,
         validate_password=slow_policy if policy_seconds > 0 else None,
         password_helper=PasswordHelper(CHEAPEST),
+        background=BackgroundWork(
+            drain_timeout_seconds=float(os.environ.get("WORKER_APP_DRAIN_SECONDS", "10"))
+        ),
     )
+
+    mail_seconds = float(os.environ.get("WORKER_APP_MAIL_SECONDS", "0"))
 
     def on_after_forgot_password(user: UserDB, token: str, request: Request) -> None:
         append_line(hook_dir / FORGOT_TOKENS_FILE, token)
+        time.sleep(mail_seconds)  # a mailer that takes its time, or hangs
 
     def on_after_reset_password(user: UserDB, request: Request) -> None:
         append_line(hook_dir / RESET_USERS_FILE, str(user.id))
