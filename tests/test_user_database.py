@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import traceback
 import uuid
 from pathlib import Path
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from fastapi_password_reset import UserAlreadyExistsError, UserDatabaseError, UserNotFoundError
 from fastapi_password_reset.db import canonical_email
-from fastapi_password_reset.db.sqlalchemy import SQLAlchemyUserDatabase
+from fastapi_password_reset.db.sqlalchemy import SQLAlchemyUserDatabase, create_tables
 from fastapi_password_reset.tokens import RedisResetTokenStrategy
 from tests.conftest import (
     NEW_PASSWORD,
@@ -129,6 +131,7 @@ async def test_sql_errors_carry_no_bound_parameters(tmp_path: Path) -> None:
         await database.create(new_user(hashed_password=secret_hash))
     text = "".join(traceback.format_exception(raised.value))
     assert "create failed: OperationalError: no such table: user" in text
+    assert "create it with `await create_tables(engine, UserTable)`" in text
     assert secret_hash not in text and "do-not-print-me" not in text
     with pytest.raises(UserDatabaseError) as raised:
         await database.replace_password_hash(uuid.uuid4(), secret_hash, secret_hash + "2")
@@ -274,3 +277,36 @@ async def test_the_documented_upgrade_of_an_old_table_works(
     with pytest.raises(UserAlreadyExistsError):
         await upgraded.create(new_user("ÉMILE@example.com"))
     await engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_create_tables_makes_the_table_once(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """create_tables on an empty database makes a working table; a second call changes nothing."""
+    url = (
+        f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres").url
+    )
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text('DROP TABLE IF EXISTS "user"'))
+    await create_tables(engine, UserTable)
+    database_ = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
+    user = await database_.create(new_user())
+    await create_tables(engine, UserTable)
+    assert await database_.get(user.id) == user
+    await engine.dispose()
+
+
+def test_the_adapter_without_sqlalchemy_says_what_to_install() -> None:
+    """Importing the SQL adapter without the extra names the extras to install."""
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\nimport fastapi_password_reset.db.sqlalchemy"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    assert "pip install 'fastapi-password-reset[sqlite]'" in result.stderr

@@ -1,7 +1,7 @@
 """Users in a SQL database through SQLAlchemy 2 (asyncio): SQLite, PostgreSQL and others.
 
-Install with ``pip install 'fastapi-password-reset[sqlalchemy]'`` (adds SQLAlchemy, aiosqlite
-and asyncpg).
+Install with ``pip install 'fastapi-password-reset[sqlite]'`` (SQLAlchemy and aiosqlite) or
+``[postgresql]`` (SQLAlchemy and asyncpg).
 """
 
 from __future__ import annotations
@@ -13,10 +13,18 @@ from contextlib import asynccontextmanager
 from typing import Any, Generic
 
 from pydantic import UUID4
-from sqlalchemy import Boolean, String, Uuid, delete, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+
+try:
+    from sqlalchemy import Boolean, String, Uuid, delete, select, update
+    from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+    from sqlalchemy.orm import Mapped, mapped_column
+except ImportError as missing:  # pragma: no cover - depends on what is installed
+    raise ImportError(
+        "fastapi_password_reset.db.sqlalchemy needs SQLAlchemy and a driver: "
+        "pip install 'fastapi-password-reset[sqlite]' (aiosqlite) or "
+        "'fastapi-password-reset[postgresql]' (asyncpg)"
+    ) from missing
 
 from fastapi_password_reset.db.base import UD, canonical_email
 from fastapi_password_reset.exceptions import (
@@ -29,6 +37,9 @@ from fastapi_password_reset.models import MAX_EMAIL_LENGTH
 # Drivers quote values in some messages (asyncpg: "invalid input for query argument $2:
 # '<value>…'"); whatever is quoted is masked, the rest of the message is kept.
 _QUOTED = re.compile(r"'[^']*'?|\"[^\"]*\"?")
+
+# How SQLite (sqlite3, aiosqlite) and PostgreSQL (asyncpg) say that a table is missing.
+_NO_TABLE = re.compile(r"no such table|UndefinedTable|does not exist", re.IGNORECASE)
 
 # NFKC case folding can make a key several times longer than the address it comes from.
 _EMAIL_KEY_LENGTH = 8 * MAX_EMAIL_LENGTH
@@ -100,6 +111,12 @@ class SQLAlchemyUserDatabase(Generic[UD]):
             cause = type(exc).__name__
             if isinstance(exc, StatementError):
                 cause = f"{type(exc.orig).__name__}: {_QUOTED.sub('…', str(exc.orig))}"
+                if _NO_TABLE.search(cause):
+                    cause += (
+                        f"; the {self.table.__tablename__!r} table does not exist: create it "
+                        "with `await create_tables(engine, UserTable)` (see the docs on user "
+                        "databases)"
+                    )
             raise UserDatabaseError(f"{operation} failed: {cause}") from None
 
     def _row_values(self, user: UD) -> dict[str, Any]:
@@ -150,3 +167,17 @@ class SQLAlchemyUserDatabase(Generic[UD]):
     async def delete(self, user: UD) -> None:
         async with self._transaction("delete") as session:
             await session.execute(delete(self.table).where(self.table.id == user.id))
+
+
+async def create_tables(engine: AsyncEngine, *tables: type[SQLAlchemyBaseUserTable]) -> None:
+    """Create the given user tables (and their indexes) where they do not exist yet.
+
+    For a first run and for tests; an application with migrations (Alembic) adds the table
+    there instead. Existing tables are left as they are.
+    """
+    async with engine.begin() as connection:
+        for table in tables:
+            await connection.run_sync(
+                table.__table__.create,  # type: ignore[attr-defined]
+                checkfirst=True,
+            )
