@@ -3,25 +3,40 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The demo's own environment: the package with the `demo` extra and nothing of the toolchain.
+DEMO_VENV := .venv-demo
+DEMO_BIN := $(DEMO_VENV)/bin
 
 BENCH_VENV := .venv-bench
 FASTAPI_USERS_VENV := .venv-fastapi-users
 FASTAPI_USERS_VERSION := 15.0.5
 
-.PHONY: install demo test lint typecheck unit docs screenshots system-packages redis-server wrk bench bench-quick clean
+.PHONY: install demo-install demo test lint typecheck unit docs screenshots system-packages redis-server wrk bench bench-quick clean
 
 install: $(INSTALLED)
 
+CHECK_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	{ echo "Python 3.11 or newer is required (PYTHON=$(PYTHON))"; exit 1; }
+
+# The package with every extra the tests use, and the developer tools from the `dev`
+# dependency group (PEP 735: `pip install --group` needs pip 25.1 or newer).
 $(INSTALLED): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-		{ echo "Python 3.11 or newer is required (PYTHON=$(PYTHON))"; exit 1; }
+	$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e '.[redis,sqlite,postgresql,demo]' --group dev
 	touch $@
 
-demo: $(INSTALLED)
-	$(BIN)/python -m demo
+demo-install: $(DEMO_VENV)/.installed
+
+$(DEMO_VENV)/.installed: pyproject.toml
+	$(CHECK_PYTHON)
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+demo: $(DEMO_VENV)/.installed
+	$(DEMO_BIN)/python -m demo $(if $(PORT),--port $(PORT))
 
 # The tests start their own redis-server, PostgreSQL and Chromium processes: install the
 # Debian packages that provide them when any is missing.
@@ -48,7 +63,7 @@ wrk:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 $(BENCH_VENV)/.installed: pyproject.toml $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -e '.[redis]' --group bench
 	mkdir -p $(BENCH_VENV) && touch $@
 
 # fastapi-users pins email-validator<2.4, which this project's stack does not: it gets a
@@ -91,4 +106,4 @@ screenshots: $(INSTALLED) system-packages
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(FASTAPI_USERS_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(BENCH_VENV) $(FASTAPI_USERS_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -19,6 +19,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 from prometheus_client import CollectorRegistry, generate_latest
 
+import fastapi_password_reset
 from fastapi_password_reset._events import Event, EventRecorder, ResetEvent
 from fastapi_password_reset.exceptions import TokenRefusal
 from tests.conftest import SECRET
@@ -87,7 +88,7 @@ def test_the_meter_is_named_and_versioned(
     assert data is not None
     [scope] = data.resource_metrics[0].scope_metrics
     assert scope.scope.name == "fastapi_password_reset"
-    assert scope.scope.version == "0.1.0"
+    assert scope.scope.version == fastapi_password_reset.__version__
     [metric] = scope.metrics
     assert (metric.name, metric.unit) == ("fastapi_password_reset.events", "{event}")
 

@@ -4,6 +4,8 @@ Stateless signed JWTs by default, or random single-use tokens kept in Redis that
 revoked (`fastapi_password_reset.tokens.RedisResetTokenStrategy`).
 """
 
+from importlib.metadata import version as _distribution_version
+
 from fastapi_password_reset import models
 from fastapi_password_reset._background import BackgroundWork
 from fastapi_password_reset._events import Event, EventRecorder, ResetEvent
@@ -23,7 +25,7 @@ from fastapi_password_reset.fastapi_users import FastAPIUsers
 from fastapi_password_reset.password import PasswordHelper
 from fastapi_password_reset.router.common import ErrorCode
 
-__version__ = "0.1.0"
+__version__ = _distribution_version("fastapi-password-reset")  # pyproject.toml's, once
 
 __all__ = [
     "BackgroundWork",
