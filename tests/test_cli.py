@@ -1,4 +1,5 @@
-"""`fastapi-password-reset revoke` run as a real command against real Redis."""
+"""Operations from outside the application: the `fastapi-password-reset` command run as a real
+process against real Redis, and a standalone script using only public calls."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +17,13 @@ import pytest
 import redis.asyncio
 
 from fastapi_password_reset.tokens import RedisResetTokenStrategy
-from tests.conftest import SECRET, UserDB
+from tests.conftest import SECRET, UserDB, unique_prefix
 from tests.redis_servers import RedisCluster, RedisServer
 
 pytestmark = pytest.mark.anyio
+
+REDIS_PASSWORD = "a-redis-password-for-the-cli-tests"
+NOT_FOUND = 3
 
 
 def command() -> list[str]:
@@ -27,13 +33,27 @@ def command() -> list[str]:
     return [shutil.which("fastapi-password-reset") or "fastapi-password-reset"]
 
 
-def run(*arguments: str, secret: str | None = SECRET) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "FASTAPI_PASSWORD_RESET_SECRET"}
+def run(
+    *arguments: str, secret: str | None = SECRET, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """The command with the given arguments, the secret and ``environment`` as its only
+    settings from the environment."""
+    inherited = {"FASTAPI_PASSWORD_RESET_SECRET", "REDIS_URL", "REDIS_PASSWORD"}
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
     if secret is not None:
         env["FASTAPI_PASSWORD_RESET_SECRET"] = secret
+    env.update(environment)
     return subprocess.run(
         [*command(), *arguments], capture_output=True, text=True, env=env, timeout=60
     )
+
+
+def outcome(result: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
+    return result.returncode, result.stdout, result.stderr
+
+
+def new_user(email: str = "alice@example.com") -> UserDB:
+    return UserDB(email=email, hashed_password="$argon2id$stub")
 
 
 async def issue_tokens(client: Any, prefix: str, user: UserDB, count: int) -> list[str]:
@@ -43,40 +63,269 @@ async def issue_tokens(client: Any, prefix: str, user: UserDB, count: int) -> li
     return [t for t in tokens if t is not None]
 
 
+async def live(client: Any, prefix: str, tokens: list[str]) -> int:
+    """How many of the tokens still read, as the application would read them."""
+    strategy = RedisResetTokenStrategy(client, key_prefix=prefix)
+    strategy.bind(SECRET, 600)
+    return sum([await strategy.read_token(token) is not None for token in tokens])
+
+
+def store_of(store: str, request: pytest.FixtureRequest) -> tuple[RedisServer | RedisCluster, Any]:
+    """The named real store (a server or a cluster), a client on it."""
+    if store == "redis-cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        return cluster, redis.asyncio.RedisCluster.from_url(cluster.url)
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server, redis.asyncio.Redis.from_url(server.url)
+
+
+def not_found(user: UserDB, prefix: str, where: str) -> str:
+    return (
+        f"fastapi-password-reset: no tokens found for user {user.id} "
+        f"under key prefix {prefix} {where}\n"
+    )
+
+
+# A standalone script: public calls only, the same secret and key prefix as the application.
+
+
+async def test_a_script_counts_and_revokes_with_only_the_secret_and_a_uuid_string(
+    redis_client: Any,
+) -> None:
+    """A strategy bound with another lifetime counts and revokes the app's tokens by id text."""
+    prefix, user, other = unique_prefix(), new_user(), new_user("bob@example.com")
+    tokens = await issue_tokens(redis_client, prefix, user, 3)
+    others = await issue_tokens(redis_client, prefix, other, 1)
+    script = RedisResetTokenStrategy(redis_client, key_prefix=prefix)
+    script.bind(SECRET, 1)  # not the application's 600 s: revocation needs only the secret
+    assert await script.count_user_tokens(str(user.id)) == 3
+    assert await script.count_user_tokens(user.id) == 3
+    assert await live(redis_client, prefix, tokens) == 3  # counting revoked nothing
+    assert await script.revoke_user_tokens(str(user.id)) == 3
+    assert await live(redis_client, prefix, tokens) == 0
+    assert await script.count_user_tokens(str(user.id)) == 0
+    assert await live(redis_client, prefix, others) == 1
+    assert await script.count_user_tokens(other.id) == 1
+
+
+async def test_the_count_is_what_revocation_would_revoke(redis_client: Any) -> None:
+    """A token revoked one by one, or dropped as surplus, is not counted; a used one is."""
+    prefix, user = unique_prefix(), new_user()
+    strategy = RedisResetTokenStrategy(redis_client, key_prefix=prefix, max_tokens_per_user=2)
+    strategy.bind(SECRET, 600)
+    tokens = [await strategy.issue_token(user) for _ in range(3)]  # the first is surplus
+    assert all(tokens) and await strategy.count_user_tokens(user.id) == 2
+    assert tokens[1] is not None and await strategy.revoke_token(tokens[1])
+    assert await strategy.count_user_tokens(user.id) == 1
+    assert tokens[2] is not None
+    ticket = await strategy.read_token(tokens[2])
+    assert ticket is not None and await strategy.consume_token(ticket)  # a reset holds it
+    assert await strategy.count_user_tokens(user.id) == 1
+    assert await strategy.revoke_user_tokens(user.id) == 1
+
+
+async def test_a_user_id_that_is_not_a_uuid_is_a_value_error(redis_client: Any) -> None:
+    """Text that is no UUID is refused before Redis is asked."""
+    strategy = RedisResetTokenStrategy(redis_client, key_prefix=unique_prefix())
+    strategy.bind(SECRET, 600)
+    for call in (strategy.count_user_tokens, strategy.revoke_user_tokens):
+        with pytest.raises(ValueError, match="not a user id"):
+            await call("12")
+
+
+# The command.
+
+
 @pytest.mark.parametrize("store", ["redis", "redis-cluster"])
 async def test_revoke_prints_how_many_tokens_it_revoked(
     store: str, request: pytest.FixtureRequest
 ) -> None:
     """Three tokens issued, `revoke` prints 3 and exits 0; they no longer read."""
-    server: RedisServer | RedisCluster = request.getfixturevalue(
-        "redis_cluster" if store == "redis-cluster" else "redis_server"
-    )
-    client: Any = (
-        redis.asyncio.RedisCluster.from_url(server.url)
-        if store == "redis-cluster"
-        else redis.asyncio.Redis.from_url(server.url)
-    )
-    prefix = f"cli-{uuid.uuid4().hex[:8]}"
-    user = UserDB(email="alice@example.com", hashed_password="$argon2id$stub")
+    server, client = store_of(store, request)
+    prefix, user = unique_prefix(), new_user()
     tokens = await issue_tokens(client, prefix, user, 3)
     cluster_flag = ["--cluster"] if store == "redis-cluster" else []
-    result = run(
-        "revoke", "--redis-url", server.url, "--user-id", str(user.id),
-        "--key-prefix", prefix, *cluster_flag,
-    )  # fmt: skip
-    assert (result.returncode, result.stdout, result.stderr) == (
-        0,
-        f"revoked 3 tokens of user {user.id}\n",
-        "",
-    )
-    check = RedisResetTokenStrategy(client, key_prefix=prefix)
-    check.bind(SECRET, 600)
-    for token in tokens:
-        assert await check.read_token(token) is None
-    again = run("revoke", "--redis-url", server.url, "--user-id", str(user.id),
-                "--key-prefix", prefix, *cluster_flag)  # fmt: skip
-    assert again.stdout == f"revoked 0 tokens of user {user.id}\n"
+    arguments = ["--redis-url", server.url, "--user-id", str(user.id), "--key-prefix", prefix]
+    result = run("revoke", *arguments, *cluster_flag)
+    assert outcome(result) == (0, f"revoked 3 tokens of user {user.id}\n", "")
+    assert await live(client, prefix, tokens) == 0
     await client.aclose()
+
+
+@pytest.mark.parametrize("store", ["redis", "redis-cluster"])
+async def test_count_and_dry_run_count_without_revoking(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    """`count` and `revoke --dry-run` print the number, revoke nothing, exit 0."""
+    server, client = store_of(store, request)
+    prefix, user = unique_prefix(), new_user()
+    tokens = await issue_tokens(client, prefix, user, 2)
+    await issue_tokens(client, prefix, new_user("bob@example.com"), 1)
+    cluster_flag = ["--cluster"] if store == "redis-cluster" else []
+    arguments = ["--redis-url", server.url, "--user-id", str(user.id), "--key-prefix", prefix]
+    counted = run("count", *arguments, *cluster_flag)
+    assert outcome(counted) == (0, f"2 live tokens of user {user.id}\n", "")
+    dry = run("revoke", "--dry-run", *arguments, *cluster_flag)
+    assert outcome(dry) == (0, f"would revoke 2 tokens of user {user.id}\n", "")
+    assert await live(client, prefix, tokens) == 2
+    await client.aclose()
+
+
+@pytest.mark.parametrize("store", ["redis", "redis-cluster"])
+async def test_nothing_found_says_where_it_looked_and_exits_3(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    """A wrong secret or key prefix finds nothing: stderr names prefix and database, status 3."""
+    server, client = store_of(store, request)
+    prefix, user = unique_prefix(), new_user()
+    tokens = await issue_tokens(client, prefix, user, 2)
+    port = server.url.rsplit(":", 1)[1].split("/")[0]
+    cluster = store == "redis-cluster"
+    where = (
+        f"on the Redis Cluster at 127.0.0.1:{port} (check --key-prefix and the secret)"
+        if cluster
+        else f"in database 0 at 127.0.0.1:{port} "
+        "(check --key-prefix, the database in the URL and the secret)"
+    )
+    cluster_flag = ["--cluster"] if cluster else []
+    user_id = ["--redis-url", server.url, "--user-id", str(user.id), *cluster_flag]
+    for command_line in (["revoke"], ["count"], ["revoke", "--dry-run"]):
+        wrong_prefix = run(*command_line, *user_id, "--key-prefix", f"{prefix}-other")
+        assert outcome(wrong_prefix) == (NOT_FOUND, "", not_found(user, f"{prefix}-other", where))
+    wrong_secret = run("revoke", *user_id, "--key-prefix", prefix, secret=SECRET + "-other")
+    assert outcome(wrong_secret) == (NOT_FOUND, "", not_found(user, prefix, where))
+    assert await live(client, prefix, tokens) == 2
+    first = run("revoke", *user_id, "--key-prefix", prefix)
+    assert first.returncode == 0
+    again = run("revoke", *user_id, "--key-prefix", prefix)
+    assert outcome(again) == (NOT_FOUND, "", not_found(user, prefix, where))
+    await client.aclose()
+
+
+async def test_the_wrong_database_is_named(redis_server: RedisServer) -> None:
+    """Tokens in database 0, the URL names 1: nothing found "in database 1", status 3."""
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    prefix, user = unique_prefix(), new_user()
+    await issue_tokens(client, prefix, user, 1)
+    other_database = redis_server.url.rsplit("/", 1)[0] + "/1"
+    result = run(
+        "count", "--redis-url", other_database, "--user-id", str(user.id), "--key-prefix", prefix
+    )
+    where = (
+        f"in database 1 at 127.0.0.1:{redis_server.port} "
+        "(check --key-prefix, the database in the URL and the secret)"
+    )
+    assert outcome(result) == (NOT_FOUND, "", not_found(user, prefix, where))
+    await client.aclose()
+
+
+async def test_the_url_comes_from_redis_url_when_not_given(redis_server: RedisServer) -> None:
+    """Without --redis-url, $REDIS_URL names the server."""
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    prefix, user = unique_prefix(), new_user()
+    await issue_tokens(client, prefix, user, 1)
+    result = run(
+        "revoke", "--user-id", str(user.id), "--key-prefix", prefix, REDIS_URL=redis_server.url
+    )
+    assert outcome(result) == (0, f"revoked 1 token of user {user.id}\n", "")
+    await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def password_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this module's own that wants a password."""
+    server = RedisServer(tmp_path_factory.mktemp("redis-with-password"))
+    server.start()
+    server.cli("CONFIG", "SET", "requirepass", REDIS_PASSWORD)
+    yield server
+    server.stop()
+
+
+async def test_the_redis_password_comes_from_the_environment(
+    password_server: RedisServer,
+) -> None:
+    """$REDIS_PASSWORD, or the variable --password-env names; never the command line."""
+    client = redis.asyncio.Redis.from_url(password_server.url, password=REDIS_PASSWORD)
+    prefix, user = unique_prefix(), new_user()
+    await issue_tokens(client, prefix, user, 2)
+    arguments = ["--redis-url", password_server.url, "--user-id", str(user.id)]
+    arguments += ["--key-prefix", prefix]
+    by_default = run("count", *arguments, REDIS_PASSWORD=REDIS_PASSWORD)
+    assert outcome(by_default) == (0, f"2 live tokens of user {user.id}\n", "")
+    named = run("revoke", *arguments, "--password-env", "MY_REDIS_PW", MY_REDIS_PW=REDIS_PASSWORD)
+    assert outcome(named) == (0, f"revoked 2 tokens of user {user.id}\n", "")
+    await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({}, "refused the credentials"),
+        ({"REDIS_PASSWORD": "not-the-password"}, "refused the credentials"),
+        ({"--password-env": "UNSET_VARIABLE"}, "set $UNSET_VARIABLE to the Redis password"),
+    ],
+    ids=["none", "wrong", "unset-variable"],
+)
+def test_a_missing_or_wrong_redis_password_is_said_so(
+    password_server: RedisServer, settings: dict[str, str], message: str
+) -> None:
+    """No password, a wrong one, or a variable that is not set: one line, status 1."""
+    options = ["--password-env", settings["--password-env"]] if "--password-env" in settings else []
+    environment = {k: v for k, v in settings.items() if not k.startswith("--")}
+    user = ["--user-id", str(uuid.UUID(int=1))]
+    result = run("count", "--redis-url", password_server.url, *user, *options, **environment)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("fastapi-password-reset: error: ")
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "not-the-password" not in result.stderr
+
+
+def test_a_password_in_the_url_is_never_printed(password_server: RedisServer) -> None:
+    """A URL holding a wrong password: the message names host and port, not the password."""
+    url = password_server.url.replace("redis://", "redis://:wrong-secret-in-url@")
+    result = run("revoke", "--redis-url", url, "--user-id", str(uuid.UUID(int=1)))
+    assert result.returncode == 1
+    assert f"127.0.0.1:{password_server.port}" in result.stderr
+    assert "wrong-secret-in-url" not in result.stderr
+
+
+def test_cluster_flag_against_a_plain_server_says_drop_it(redis_server: RedisServer) -> None:
+    """--cluster on a server without cluster mode: not "cannot reach Redis", but what to do."""
+    user = ["--user-id", str(uuid.UUID(int=1))]
+    result = run("count", "--cluster", "--redis-url", redis_server.url, *user)
+    assert outcome(result) == (
+        1,
+        "",
+        "fastapi-password-reset: error: the server at "
+        f"127.0.0.1:{redis_server.port} is not a Redis Cluster (drop --cluster)\n",
+    )
+
+
+def test_a_cluster_node_without_the_flag_says_add_it(redis_cluster: RedisCluster) -> None:
+    """A cluster node without --cluster: told to add it, whichever node holds the user's keys."""
+    for user_id in (uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=3)):
+        result = run("revoke", "--redis-url", redis_cluster.url, "--user-id", str(user_id))
+        assert outcome(result) == (
+            1,
+            "",
+            "fastapi-password-reset: error: the server at "
+            f"127.0.0.1:{redis_cluster.nodes[0].port} is a Redis Cluster node (add --cluster)\n",
+        )
+
+
+def test_version_prints_the_installed_version() -> None:
+    """--version prints the distribution's version and exits 0."""
+    result = run("--version", secret=None)
+    expected = f"fastapi-password-reset {metadata.version('fastapi-password-reset')}\n"
+    assert outcome(result) == (0, expected, "")
+
+
+def test_help_lists_both_commands_and_the_exit_statuses() -> None:
+    """--help names revoke and count and explains status 3."""
+    result = run("--help", secret=None)
+    assert result.returncode == 0
+    for text in ("revoke", "count", "3 no token found"):
+        assert text in result.stdout
 
 
 UNREACHABLE = ["--redis-url", "redis://127.0.0.1:1"]
@@ -86,12 +335,16 @@ SOME_USER = ["--user-id", str(uuid.UUID(int=1))]
 @pytest.mark.parametrize(
     ("arguments", "secret", "status", "message"),
     [
-        (["revoke", *SOME_USER], SECRET, 2, "--redis-url"),
+        (["revoke", *SOME_USER], SECRET, 2, "give --redis-url or set $REDIS_URL"),
+        (["count", *SOME_USER], SECRET, 2, "give --redis-url or set $REDIS_URL"),
         (["revoke", *UNREACHABLE, "--user-id", "12"], SECRET, 2, "not a UUID"),
+        (["count", *UNREACHABLE], SECRET, 2, "--user-id"),
+        (["count", *UNREACHABLE, *SOME_USER, "--dry-run"], SECRET, 2, "--dry-run"),
         (["revoke", *UNREACHABLE, *SOME_USER], None, 1, "FASTAPI_PASSWORD_RESET_SECRET"),
         (["revoke", *UNREACHABLE, *SOME_USER], "short", 1, "at least 32 bytes"),
         (["revoke", "--redis-url", "nonsense", *SOME_USER], SECRET, 1, "bad --redis-url"),
-        (["revoke", *UNREACHABLE, *SOME_USER], SECRET, 1, "cannot reach Redis"),
+        (["revoke", *UNREACHABLE, *SOME_USER], SECRET, 1, "cannot reach Redis at 127.0.0.1:1"),
+        (["count", *UNREACHABLE, *SOME_USER, "--cluster"], SECRET, 1, "cannot reach Redis"),
         ([], SECRET, 2, "required"),
     ],
 )
