@@ -15,6 +15,11 @@ class Mail:
     link: str = ""
     sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def sent_at_utc(self) -> str:
+        """The time it was sent, with its zone: ``2025-01-31 14:05:09 UTC``."""
+        return f"{self.sent_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
 
 class Outbox:
     def __init__(self) -> None:
@@ -23,7 +28,8 @@ class Outbox:
     def send(self, mail: Mail) -> None:
         self.mails.append(mail)
         print(
-            f"\n--- OUTBOX: mail to {mail.to} ---\n{mail.subject}\n\n{mail.body}\n"
+            f"\n--- OUTBOX: mail to {mail.to} ---\n{mail.subject}\n{mail.sent_at_utc}\n\n"
+            f"{mail.body}\n"
             + (f"\n    {mail.link}\n" if mail.link else "")
             + "--- end of mail ---\n",
             file=sys.stdout,
