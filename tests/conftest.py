@@ -31,6 +31,7 @@ from fastapi_password_reset.db import BaseUserDatabase, InMemoryUserDatabase
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import (
     JWTResetTokenStrategy,
+    RedisResetCodeStrategy,
     RedisResetTokenStrategy,
     ResetTokenStrategy,
 )
@@ -70,6 +71,11 @@ class Outbox:
         assert tokens, f"no reset mail for {email}"
         return tokens[-1]
 
+    def email_for(self, token: str) -> str:
+        """To whom a token was mailed (a code is sent with its address); else an unknown one."""
+        sent = [user.email for user, mailed, _ in self.forgot if mailed == token]
+        return sent[-1] if sent else "nobody@example.com"
+
 
 @dataclass
 class Harness:
@@ -92,9 +98,15 @@ class Harness:
         await self.users.background.drain()
         return response
 
+    def token_body(self, token: str, **fields: str) -> dict[str, str]:
+        """A request body for ``token``: with a code strategy, the address it was sent to."""
+        if self.strategy.requires_email:
+            fields.setdefault("email", self.outbox.email_for(token))
+        return {"token": token, **fields}
+
     async def reset(self, token: str, password: str = NEW_PASSWORD) -> httpx.Response:
         response = await self.client.post(
-            "/auth/reset-password", json={"token": token, "password": password}
+            "/auth/reset-password", json=self.token_body(token, password=password)
         )
         await self.users.background.drain()
         return response
@@ -281,15 +293,33 @@ def unique_prefix() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["jwt", *REDIS_STORES])
-async def strategy(request: pytest.FixtureRequest) -> AsyncIterator[ResetTokenStrategy]:
-    """Every token strategy and store the contract suite runs against."""
-    if request.param == "jwt":
+# Short codes on each kind of Redis: the contract suite runs them beside link tokens.
+CODE_STORES = ["codes-fakeredis", "codes-redis", "codes-redis-cluster"]
+
+
+@asynccontextmanager
+async def strategy_of_kind(
+    kind: str, request: pytest.FixtureRequest
+) -> AsyncIterator[ResetTokenStrategy]:
+    """A strategy of the named kind: jwt, a Redis store, or codes on a Redis store."""
+    if kind == "jwt":
         yield JWTResetTokenStrategy()
         return
-    client = make_redis_client(request.param, request)
-    yield RedisResetTokenStrategy(client, key_prefix=unique_prefix())
+    store = kind.removeprefix("codes-")
+    client = make_redis_client(store, request)
+    prefix = unique_prefix()
+    if kind.startswith("codes-"):
+        yield RedisResetCodeStrategy(client, key_prefix=prefix)
+    else:
+        yield RedisResetTokenStrategy(client, key_prefix=prefix)
     await client.aclose()
+
+
+@pytest.fixture(params=["jwt", *REDIS_STORES])
+async def strategy(request: pytest.FixtureRequest) -> AsyncIterator[ResetTokenStrategy]:
+    """Every link-token strategy and store."""
+    async with strategy_of_kind(request.param, request) as made:
+        yield made
 
 
 @asynccontextmanager

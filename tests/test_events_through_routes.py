@@ -58,7 +58,7 @@ async def test_throttles_hook_failures_and_store_failures_are_reported() -> None
     class Unreachable(JWTResetTokenStrategy):
         down = False
 
-        async def read_token(self, token: str) -> Any:
+        async def read_token(self, token: str, *, user_id: Any = None) -> Any:
             if self.down:
                 raise TokenStoreUnavailableError("connection refused")
             return await super().read_token(token)

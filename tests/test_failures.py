@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from fastapi_password_reset.tokens import JWTResetTokenStrategy, TokenStoreUnavailableError
@@ -27,7 +29,7 @@ class UnreachableStore(JWTResetTokenStrategy):
         self._check()
         return await super().issue_token(user, lifetime_seconds=lifetime_seconds)
 
-    async def read_token(self, token: str) -> JWTTicket | None:
+    async def read_token(self, token: str, *, user_id: Any = None) -> JWTTicket | None:
         self._check()
         return await super().read_token(token)
 

@@ -30,9 +30,17 @@ def as_json(value: Any) -> bytes:
 
 RESET = "/auth/reset-password"
 FORGOT = "/auth/forgot-password"
+VALIDATE = "/auth/reset-password/validate"
 VALID_PASSWORD = "a perfectly fine passphrase"
 
 CASES: dict[str, Bad] = {
+    # /reset-password/validate
+    "validate: empty body": Bad(VALIDATE, b"", 422),
+    "validate: token missing": Bad(VALIDATE, as_json({"password": SECRETISH}), 422),
+    "validate: token of 1025 chars": Bad(VALIDATE, as_json({"token": "a" * 1025}), 422),
+    "validate: token not a string": Bad(VALIDATE, as_json({"token": 12345}), 422),
+    "validate: token of 1 MB": Bad(VALIDATE, as_json({"token": "a" * MB}), 413),
+    "validate: garbage token": Bad(VALIDATE, as_json({"token": SECRETISH}), 400),
     # /reset-password: shapes and types
     "reset: empty body": Bad(RESET, b"", 422),
     "reset: not json": Bad(RESET, b"token=abc&password=x", 422),

@@ -80,7 +80,7 @@ class FailingDatabase:
 class FailingReads(JWTResetTokenStrategy):
     """A strategy with a bug that quotes the token it could not read."""
 
-    async def read_token(self, token: str) -> JWTTicket | None:
+    async def read_token(self, token: str, *, user_id: Any = None) -> JWTTicket | None:
         raise ValueError(f"cannot parse {token}")
 
 

@@ -35,3 +35,33 @@ async def test_request_bodies_keep_their_length_limits_in_the_schema(harness: Ha
     assert reset["token"]["maxLength"] == 1024
     assert reset["password"]["maxLength"] == 1024
     assert components["ForgotPasswordBody"]["properties"]["email"]["maxLength"] == 320
+
+
+async def test_the_validate_route_is_documented_with_examples(harness: Harness) -> None:
+    """reset:validate_token publishes its body example, its 200 null and its 400 code."""
+    assert harness.app.url_path_for("reset:validate_token") == "/auth/reset-password/validate"
+    schema = (await harness.client.get("/openapi.json")).json()
+    validate = schema["paths"]["/auth/reset-password/validate"]["post"]
+    assert "RESET_PASSWORD_BAD_TOKEN" in str(validate["responses"]["400"])
+    assert "RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE" in str(validate["responses"]["503"])
+    body = schema["components"]["schemas"]["ValidateTokenBody"]
+    assert body["examples"] and set(body["properties"]) == {"token"}
+
+
+async def test_a_code_strategy_asks_for_the_email_in_its_bodies() -> None:
+    """With codes, the reset and validate bodies require email, token (and password)."""
+    import fakeredis
+
+    from fastapi_password_reset.tokens import RedisResetCodeStrategy
+    from tests.conftest import open_harness
+
+    strategy = RedisResetCodeStrategy(fakeredis.FakeAsyncRedis())
+    async with open_harness(strategy) as harness:
+        schema = (await harness.client.get("/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    assert set(components["ResetPasswordWithCodeBody"]["required"]) == {
+        "email",
+        "token",
+        "password",
+    }
+    assert set(components["ValidateCodeBody"]["required"]) == {"email", "token"}

@@ -419,3 +419,31 @@ def test_a_negative_interval_is_refused() -> None:
         RedisResetTokenStrategy(fakeredis.FakeAsyncRedis()).bind(
             SECRET, 600, min_interval_seconds=-1
         )
+
+
+async def test_a_transport_error_inside_redis_py_is_retried_once_then_unavailable() -> None:
+    """redis-py's bare AttributeError from a closed connection: one retry, then a 503 error;
+    the same error class from elsewhere is a bug and goes through."""
+    import fakeredis
+    from redis.asyncio.connection import Connection
+
+    from fastapi_password_reset.tokens import TokenStoreUnavailableError
+
+    strategy = make_strategy(fakeredis.FakeAsyncRedis())
+    closed = Connection()  # never connected: its writer is None, as after a close under a write
+    calls = 0
+
+    async def write_on_closed() -> None:
+        nonlocal calls
+        calls += 1
+        await closed._send_packed_command([b"PING"])
+
+    with pytest.raises(TokenStoreUnavailableError, match="AttributeError"):
+        await strategy._call(write_on_closed)
+    assert calls == 2
+
+    async def our_bug() -> None:
+        raise AttributeError("not redis-py's")
+
+    with pytest.raises(AttributeError, match="not redis-py's"):
+        await strategy._call(our_bug)

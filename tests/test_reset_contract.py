@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from fastapi_password_reset.db import InMemoryUserDatabase
 from fastapi_password_reset.tokens import ResetTokenStrategy
-from tests.conftest import NEW_PASSWORD, PASSWORD, Harness, UserDB, open_harness
+from tests.conftest import (
+    CODE_STORES,
+    NEW_PASSWORD,
+    PASSWORD,
+    REDIS_STORES,
+    Harness,
+    UserDB,
+    open_harness,
+    strategy_of_kind,
+)
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["jwt", *REDIS_STORES, *CODE_STORES])
+async def strategy(request: pytest.FixtureRequest) -> AsyncIterator[ResetTokenStrategy]:
+    """Every strategy and store: JWT, link tokens and short codes on each kind of Redis."""
+    async with strategy_of_kind(request.param, request) as made:
+        yield made
+
 
 BAD_TOKEN = {"detail": "RESET_PASSWORD_BAD_TOKEN"}
 
@@ -197,3 +215,23 @@ async def test_a_failed_store_gives_the_token_back(
     text = "\n".join(r.getMessage() for r in log_records.records)
     assert f"storing the new password of user {user.id} failed" in text
     assert "ConnectionError" in text and "$argon2" not in text and token not in text
+
+
+async def test_validate_tells_whether_a_token_would_work_and_uses_nothing_up(
+    harness: Harness,
+) -> None:
+    """200 null while the token is good (as often as asked), 400 once used, 400 for garbage."""
+
+    async def validate(token: str) -> tuple[int, Any]:
+        answer = await harness.client.post(
+            "/auth/reset-password/validate", json=harness.token_body(token)
+        )
+        return answer.status_code, answer.json()
+
+    await harness.add_user()
+    token = await harness.token_for()
+    for _ in range(3):
+        assert await validate(token) == (200, None)
+    assert (await harness.reset(token)).status_code == 200
+    assert await validate(token) == (400, BAD_TOKEN)
+    assert await validate("not-a-token") == (400, BAD_TOKEN)

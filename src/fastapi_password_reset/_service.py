@@ -186,15 +186,16 @@ class PasswordResetService(Generic[UD]):
         else:
             await self.background.run_sync(_nothing)
 
-    async def reset_password(self, token: str, password: str) -> UD:
+    async def reset_password(self, token: str, password: str, *, email: str | None = None) -> UD:
         """Set a new password with a reset token; the user as now stored.
 
+        With a strategy that ``requires_email`` (short codes), ``email`` names the account.
         Raises `BadResetTokenError`, `InvalidPasswordException` (or whatever else the policy
         raises), `TokenStoreUnavailableError` (nothing changed) or `PasswordNotSavedError`
         (the token still works).
         """
         with collecting_secrets(token, password), self._reporting_refusals():
-            ticket = await self._read(token)
+            ticket = await self._read(token, email)
             user = await self._user_of(ticket)
             if self.validate_password is not None:
                 await call_hook(self.validate_password, password, user)
@@ -222,10 +223,13 @@ class PasswordResetService(Generic[UD]):
                     events=self.events,
                 )
 
-    async def check_token(self, token: str) -> UD:
-        """The user a token would reset now, without using it; else `BadResetTokenError`."""
+    async def check_token(self, token: str, *, email: str | None = None) -> UD:
+        """The user a token would reset now, without using it; else `BadResetTokenError`.
+
+        For a short code a wrong try counts as one of its attempts.
+        """
         with collecting_secrets(token), self._reporting_refusals():
-            return await self._user_of(await self._read(token))
+            return await self._user_of(await self._read(token, email))
 
     async def issue_token(self, user: UD, *, lifetime_seconds: int | None = None) -> str:
         """A reset token for ``user`` from application code, never throttled.
@@ -250,8 +254,17 @@ class PasswordResetService(Generic[UD]):
             self.events.emit(Event.STORE_UNAVAILABLE, reason="token_store")
             raise
 
-    async def _read(self, token: str) -> ResetTicket:
-        ticket: ResetTicket | None = await self.token_strategy.read_token(token)
+    async def _read(self, token: str, email: str | None) -> ResetTicket:
+        user_id = None
+        if self.token_strategy.requires_email:
+            # A code is checked against the account the client names. An address without
+            # an active account is checked against nobody, at the same cost.
+            if email is None:
+                raise BadResetTokenError(TokenRefusal.INVALID)
+            named = await self.user_db.get_by_email(email)
+            if named is not None and named.is_active:
+                user_id = named.id
+        ticket: ResetTicket | None = await self.token_strategy.read_token(token, user_id=user_id)
         if ticket is None:
             raise BadResetTokenError(TokenRefusal.INVALID)
         return ticket

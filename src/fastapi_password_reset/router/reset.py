@@ -1,14 +1,14 @@
-"""``POST /forgot-password`` and ``POST /reset-password``: answers for the service's outcomes."""
+"""``POST /forgot-password``, ``POST /reset-password`` and ``POST /reset-password/validate``:
+answers for the service's outcomes."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from fastapi_password_reset._background import BackgroundWork
@@ -21,19 +21,16 @@ from fastapi_password_reset.exceptions import (
     InvalidPasswordException,
     PasswordNotSavedError,
 )
-from fastapi_password_reset.models import MAX_TOKEN_LENGTH, Email, Password
+from fastapi_password_reset.router._bodies import (
+    ForgotPasswordBody,
+    ResetPasswordBody,
+    ResetPasswordWithCodeBody,
+    ValidateCodeBody,
+    ValidateTokenBody,
+)
 from fastapi_password_reset.router._routes import MAX_BODY_BYTES, RedactedRoute
 from fastapi_password_reset.router.common import ErrorCode, error_examples
 from fastapi_password_reset.tokens.base import TokenStoreUnavailableError
-
-
-class ForgotPasswordBody(BaseModel):
-    email: Email
-
-
-class ResetPasswordBody(BaseModel):
-    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
-    password: Password
 
 
 def _null_response(status_code: int, background: BackgroundTask | None = None) -> Response:
@@ -58,12 +55,30 @@ _RESET_ERRORS: dict[int | str, dict[str, Any]] = {
         RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE=ErrorCode.RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE,
     ),
 }
+_VALIDATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status.HTTP_200_OK: {"content": {"application/json": {"example": None}}},
+    status.HTTP_400_BAD_REQUEST: error_examples(
+        "The token would be refused now (for a code, the try counted as an attempt).",
+        RESET_PASSWORD_BAD_TOKEN=ErrorCode.RESET_PASSWORD_BAD_TOKEN,
+    ),
+    status.HTTP_503_SERVICE_UNAVAILABLE: _RESET_ERRORS[status.HTTP_503_SERVICE_UNAVAILABLE],
+}
+
+
+def _bad_token() -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, ErrorCode.RESET_PASSWORD_BAD_TOKEN)
+
+
+def _store_unavailable() -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, ErrorCode.RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE
+    )
 
 
 def build_reset_password_router(
     service: PasswordResetService[UD], background: BackgroundWork
 ) -> APIRouter:
-    """The two reset routes over a service whose strategy is already bound."""
+    """The reset routes over a service whose strategy is already bound."""
 
     @asynccontextmanager
     async def finish_hooks_on_shutdown(_app: Any) -> AsyncIterator[None]:
@@ -89,29 +104,20 @@ def build_reset_password_router(
         work = BackgroundTask(background.spawn, service.forgot_password, body.email, request)
         return _null_response(status.HTTP_202_ACCEPTED, work)
 
-    @router.post(
-        "/reset-password",
-        name="reset:reset_password",
-        response_model=None,
-        responses=_RESET_ERRORS,
-    )
     async def reset_password(body: ResetPasswordBody, request: Request) -> Response:
         """Set a new password with a reset token; the token is used up only on success."""
         remember_secret(body.token, body.password)
         try:
-            user = await service.reset_password(body.token, body.password)
+            user = await service.reset_password(
+                body.token, body.password, email=getattr(body, "email", None)
+            )
         except BadResetTokenError:
-            raise HTTPException(
-                status.HTTP_400_BAD_REQUEST, ErrorCode.RESET_PASSWORD_BAD_TOKEN
-            ) from None
+            raise _bad_token() from None
         except InvalidPasswordException as exc:
             detail = {"code": ErrorCode.RESET_PASSWORD_INVALID_PASSWORD, "reason": exc.reason}
             raise HTTPException(status.HTTP_400_BAD_REQUEST, detail) from None
         except TokenStoreUnavailableError:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                ErrorCode.RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE,
-            ) from None
+            raise _store_unavailable() from None
         except PasswordNotSavedError:
             raise HTTPException(
                 status.HTTP_500_INTERNAL_SERVER_ERROR, ErrorCode.RESET_PASSWORD_NOT_SAVED
@@ -122,4 +128,38 @@ def build_reset_password_router(
         )
         return _null_response(status.HTTP_200_OK, work)
 
+    async def validate_token(body: ValidateTokenBody, request: Request) -> Response:
+        """Whether a token would be accepted now (200) or not (400). Uses nothing up."""
+        remember_secret(body.token)
+        try:
+            await service.check_token(body.token, email=getattr(body, "email", None))
+        except BadResetTokenError:
+            raise _bad_token() from None
+        except TokenStoreUnavailableError:
+            raise _store_unavailable() from None
+        return _null_response(status.HTTP_200_OK)
+
+    # A code strategy names the account by e-mail beside the code: the bodies say so, and a
+    # missing e-mail is a 422 like any other missing field.
+    codes = service.token_strategy.requires_email
+    reset_password.__annotations__["body"] = (
+        ResetPasswordWithCodeBody if codes else ResetPasswordBody
+    )
+    validate_token.__annotations__["body"] = ValidateCodeBody if codes else ValidateTokenBody
+    router.add_api_route(
+        "/reset-password",
+        reset_password,
+        methods=["POST"],
+        name="reset:reset_password",
+        response_model=None,
+        responses=_RESET_ERRORS,
+    )
+    router.add_api_route(
+        "/reset-password/validate",
+        validate_token,
+        methods=["POST"],
+        name="reset:validate_token",
+        response_model=None,
+        responses=_VALIDATE_ERRORS,
+    )
     return router

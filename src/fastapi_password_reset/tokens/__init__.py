@@ -5,6 +5,7 @@
 works without redis-py installed.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from fastapi_password_reset.tokens.base import (
@@ -21,9 +22,11 @@ from fastapi_password_reset.tokens.jwt import JWTResetTokenStrategy
 
 if TYPE_CHECKING:
     from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
+    from fastapi_password_reset.tokens.redis_codes import RedisResetCodeStrategy
 
 __all__ = [
     "JWTResetTokenStrategy",
+    "RedisResetCodeStrategy",
     "RedisResetTokenStrategy",
     "ResetTicket",
     "ResetTokenStrategy",
@@ -36,14 +39,19 @@ __all__ = [
 ]
 
 
+_REDIS_STRATEGIES = {
+    "RedisResetTokenStrategy": "fastapi_password_reset.tokens.redis",
+    "RedisResetCodeStrategy": "fastapi_password_reset.tokens.redis_codes",
+}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "RedisResetTokenStrategy":
+    if name in _REDIS_STRATEGIES:
         try:
-            from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
+            module = importlib.import_module(_REDIS_STRATEGIES[name])
         except ImportError as exc:
             raise ImportError(
-                "RedisResetTokenStrategy needs redis-py: "
-                "pip install 'fastapi-password-reset[redis]'"
+                f"{name} needs redis-py: pip install 'fastapi-password-reset[redis]'"
             ) from exc
-        return RedisResetTokenStrategy
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

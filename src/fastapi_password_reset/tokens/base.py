@@ -36,6 +36,9 @@ class ResetTicket:
 
 
 class ResetTokenStrategy(Protocol):
+    requires_email: bool
+    """Whether a reset names its account by e-mail beside the token (short codes do)."""
+
     """Issues, reads, uses up and revokes password-reset tokens.
 
     A router binds one secret and one lifetime to it before any other call. A token is read
@@ -71,8 +74,12 @@ class ResetTokenStrategy(Protocol):
         """
         ...
 
-    async def read_token(self, token: str) -> ResetTicket | None:
-        """The ticket of a live token; None for anything else. Loads no user."""
+    async def read_token(self, token: str, *, user_id: UUID | None = None) -> ResetTicket | None:
+        """The ticket of a live token; None for anything else. Loads no user.
+
+        A strategy that ``requires_email`` (short codes) is given the id of the account the
+        client named, or None for an address without one.
+        """
         ...
 
     def is_current(self, ticket: ResetTicket, user: UserRecord) -> bool:

@@ -48,6 +48,8 @@ class JWTResetTokenStrategy:
     returns the current Unix time and is injectable for tests.
     """
 
+    requires_email = False
+
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._settings = BindOnce(type(self).__name__)
@@ -107,7 +109,7 @@ class JWTResetTokenStrategy:
             self._last_issued[user_id] = now
         return False
 
-    async def read_token(self, token: str) -> JWTTicket | None:
+    async def read_token(self, token: str, *, user_id: UUID | None = None) -> JWTTicket | None:
         claims = _jwt_claims.decode(
             token, audience=RESET_AUDIENCE, key=self._settings.binding.key, now=self._clock()
         )

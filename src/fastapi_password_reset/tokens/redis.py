@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +41,18 @@ _STORE_FAILURES = (redis_errors.RedisError, redis_errors.RedisClusterException, 
 # retries ran out, a killed worker) must not lose the link for good. If a slow attempt is
 # overtaken, the user database's compare-and-set still lets only one of them write.
 CLAIM_LEASE_SECONDS = 30
+
+# How many of a user's tokens `revoke_user_tokens` would revoke now: the index members whose
+# token key still exists. Read-only, one user's slot (key names from ARGV share its tag).
+_COUNT_USER_TOKENS = """
+-- KEYS[1]  the user's index
+-- ARGV[1]  prefix of the user's keys, "<prefix>:{<tag>}:"
+local live = 0
+for _, digest in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  live = live + redis.call('EXISTS', ARGV[1] .. 't:' .. digest)
+end
+return live
+"""
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,15 @@ class RedisResetTokenStrategy:
     - Any failure of the store raises `TokenStoreUnavailableError`.
     - With ``wait_for_replicas``, a revocation returns only after that many replicas
       acknowledged it (``WAIT``), so a failover right after it does not bring tokens back.
+
+    For operations: `count_user_tokens` says how many tokens `revoke_user_tokens` would
+    revoke (one read-only Lua script in the user's slot: the index members whose token key
+    still exists), and `ping` checks the servers for a readiness probe or at startup. A
+    standalone script revoking or counting needs only the secret and key prefix: construct
+    the strategy as the application does and call `bind` with any lifetime.
     """
+
+    requires_email = False
 
     def __init__(
         self,
@@ -120,6 +143,7 @@ class RedisResetTokenStrategy:
         self._release = redis.register_script(_redis_scripts.RELEASE_TOKEN)
         self._revoke_user = redis.register_script(_redis_scripts.REVOKE_USER_TOKENS)
         self._revoke_one = redis.register_script(_redis_scripts.REVOKE_TOKEN)
+        self._count_user = redis.register_script(_COUNT_USER_TOKENS)
         self._keys: TokenKeys | None = None
         # redis-py's pool refuses a command outright once all its connections are busy (100
         # by default). A burst of forgot-password requests would then lose reset mails; this
@@ -134,6 +158,12 @@ class RedisResetTokenStrategy:
         min_interval_seconds: float = 0,
         events: EventRecorder | None = None,
     ) -> None:
+        """Set the secret and lifetime; the router does it, a standalone script calls it.
+
+        A script that only revokes or counts needs the application's secret and key prefix;
+        the lifetime it gives here is never used by `revoke_user_tokens`,
+        `count_user_tokens` or `revoke_token`, so any positive value will do.
+        """
         self._settings.bind(secret, lifetime_seconds, min_interval_seconds)
         self._events = events if events is not None else self._events
         self._keys = TokenKeys(self._settings.binding.key, self._key_prefix)
@@ -151,11 +181,26 @@ class RedisResetTokenStrategy:
         return self._keys
 
     async def _call(self, command: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            async with self._command_slots:
-                return await command()
-        except _STORE_FAILURES as exc:
-            raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
+        """Run one command; every failure of the store becomes `TokenStoreUnavailableError`.
+
+        redis-py's asyncio connections sometimes fail with a bare AttributeError or TypeError
+        from inside the transport (a connection closed under a write: redis-py issues #4287
+        and #3546) instead of a ConnectionError. Every command sent here gives the same result
+        when run twice (the scripts are written for redis-py's own retries), so such a
+        failure is retried once, then reported as the store being unavailable.
+        """
+        for attempt in range(2):
+            try:
+                async with self._command_slots:
+                    return await command()
+            except _STORE_FAILURES as exc:
+                raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
+            except (AttributeError, TypeError) as exc:
+                if not _raised_inside_redis_py(exc):
+                    raise
+                if attempt:
+                    raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
+        raise AssertionError("unreachable")
 
     async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> int:
         return int(await self._call(lambda: script(keys=keys, args=args)))
@@ -217,7 +262,7 @@ class RedisResetTokenStrategy:
                 "may be throttled for min_interval_seconds"
             )
 
-    async def read_token(self, token: str) -> RedisTicket | None:
+    async def read_token(self, token: str, *, user_id: UUID | None = None) -> RedisTicket | None:
         keys = self.keys
         parsed = keys.parse(token)
         if parsed is None:
@@ -291,6 +336,32 @@ class RedisResetTokenStrategy:
                 self._events.emit(Event.TOKENS_REVOKED, user_id=uuid, count=revoked)
         return revoked
 
+    async def count_user_tokens(self, user_id: UUID | str) -> int:
+        """How many tokens of a user (a UUID or its text) `revoke_user_tokens` would revoke now.
+
+        Live tokens, claimed by a reset in progress or not; read-only, one round trip.
+        """
+        keys, uuid = self.keys, as_user_id(user_id)
+        tag = keys.tag(uuid)
+        return await self._run(self._count_user, [keys.index(tag)], [keys.user_prefix(tag)])
+
+    async def ping(self) -> float:
+        """Round-trip to the Redis servers that hold the keys; the seconds it took.
+
+        A single server gets one ``PING``; on Redis Cluster every primary does, concurrently,
+        since any user's keys may live on any of them. Raises `TokenStoreUnavailableError` when
+        one cannot be reached or refuses the client (a wrong password). It proves neither
+        that writes succeed (a demoted primary or one out of memory answers ``PING``) nor
+        anything about the secret; it needs no `bind`.
+        """
+        started = time.perf_counter()
+        if isinstance(self.redis, RedisCluster):
+            cluster = self.redis
+            await self._call(lambda: _ping_primaries(cluster))
+        else:
+            await self._call(self.redis.ping)
+        return time.perf_counter() - started
+
     async def _revoke(self, script: AsyncScript, keys: list[str], args: list[Any]) -> int:
         """Run a revocation script; with ``wait_for_replicas``, wait until replicas have it."""
         if not self.wait_for_replicas:
@@ -326,3 +397,28 @@ class RedisResetTokenStrategy:
             raise redis_errors.SlotNotCoveredError(f"no node serves the slot of {key}")
         pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
         return Redis(connection_pool=pool, single_connection_client=True), True
+
+
+async def _ping_primaries(cluster: RedisCluster) -> None:
+    """PING every primary of the cluster, each once, and wait for every answer.
+
+    One node per command: redis-py's own multi-node PING leaves the other pings running
+    when one fails, and they may then hold connections of nodes it has since replaced.
+    """
+    await cluster.initialize()  # a no-op once the client knows the slots
+    replies = await asyncio.gather(
+        *(cluster.execute_command("PING", target_nodes=node) for node in cluster.get_primaries()),
+        return_exceptions=True,
+    )
+    for reply in replies:
+        if isinstance(reply, BaseException):
+            raise reply
+
+
+def _raised_inside_redis_py(exc: BaseException) -> bool:
+    """Whether the innermost frame of the traceback is redis-py's (or asyncio's under it)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    in_redis = [f for f in frames if f"{os.sep}redis{os.sep}" in f.filename]
+    return bool(in_redis) and frames[-1].filename in {f.filename for f in in_redis} | {
+        f.filename for f in frames if f"{os.sep}asyncio{os.sep}" in f.filename
+    }

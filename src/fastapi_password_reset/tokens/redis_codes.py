@@ -1,0 +1,185 @@
+"""Short reset codes kept in Redis: typed by a person, bound to an e-mail, few tries."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from redis.asyncio import Redis, RedisCluster
+
+from fastapi_password_reset._events import Event
+from fastapi_password_reset._signing import derive_key
+from fastapi_password_reset.tokens import _redis_code_scripts, _redis_scripts
+from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, as_user_id
+from fastapi_password_reset.tokens._redis_keys import StoredToken, _b64
+from fastapi_password_reset.tokens.base import ResetTicket, TokenStoreUnavailableError, UserRecord
+from fastapi_password_reset.tokens.redis import (
+    CLAIM_LEASE_SECONDS,
+    RedisResetTokenStrategy,
+    RedisTicket,
+)
+
+DIGITS = string.digits
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: what a person can misread in a mail or mistype on a phone.
+UNAMBIGUOUS = "ACDEFGHJKMNPQRTUVWXY3467"
+
+
+@dataclass(frozen=True)
+class CodeTicket(RedisTicket):
+    """A code read once for a user: the digest stands for the code itself."""
+
+
+class RedisResetCodeStrategy(RedisResetTokenStrategy):
+    """Reset codes a person types (``48213906``) instead of a link to follow.
+
+    Hand it to ``get_reset_password_router(..., token_strategy=...)``: the hook receives the
+    code as its ``token``, and ``POST /reset-password`` then takes ``{"email", "token",
+    "password"}``. Give it a short lifetime (ten to fifteen minutes): a code is short by design.
+
+    Why it is safe:
+
+    - A code is drawn uniformly with `secrets` from ``alphabet`` (digits by default, or
+      `UNAMBIGUOUS`), ``code_length`` characters long.
+    - It is bound to its user: Redis keeps only an HMAC-SHA256 of the user id and the code
+      under the bound secret, in the user's own key, so a code is worth nothing for another
+      address and a copy of Redis reveals no code.
+    - At most ``max_attempts`` wrong tries: each is counted by the same Lua script that checks
+      the code, atomically, and the one that reaches the limit deletes the code. A thousand
+      concurrent guesses cannot get past it; after it, even the right code is refused.
+    - One live code per user: a new one replaces the old one, with a fresh count. With the
+      router's ``min_interval_seconds`` (60 by default) a guesser gets ``max_attempts`` tries
+      per interval at most: see the docs for the odds.
+    - Everything said of `RedisResetTokenStrategy` holds: a claim per reset attempt that a
+      lost reply or a dead attempt cannot keep, a give-back that cannot bring back a revoked
+      code, cluster hash tags, every store failure a 503.
+    """
+
+    requires_email = True
+
+    def __init__(
+        self,
+        redis: Redis | RedisCluster,
+        *,
+        code_length: int = 8,
+        max_attempts: int = 5,
+        alphabet: str = DIGITS,
+        **options: Any,
+    ) -> None:
+        if isinstance(code_length, bool) or not isinstance(code_length, int) or code_length < 6:
+            raise ValueError("code_length must be an int of at least 6")
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValueError("max_attempts must be a positive int")
+        if len(set(alphabet)) != len(alphabet) or len(alphabet) < 10 or not alphabet.isascii():
+            raise ValueError("alphabet must be at least 10 distinct ASCII characters")
+        super().__init__(redis, **options)
+        self.code_length = code_length
+        self.max_attempts = max_attempts
+        self.alphabet = alphabet
+        self._issue_code = redis.register_script(_redis_code_scripts.ISSUE_CODE)
+        self._check_code = redis.register_script(_redis_code_scripts.CHECK_CODE)
+        self._consume_code = redis.register_script(_redis_code_scripts.CONSUME_CODE)
+        self._revoke_code = redis.register_script(_redis_code_scripts.REVOKE_CODE)
+        self._release_code = redis.register_script(_redis_scripts.RELEASE_TOKEN)
+
+    def new_code(self) -> str:
+        """A fresh code: each character drawn uniformly from the alphabet."""
+        return "".join(secrets.choice(self.alphabet) for _ in range(self.code_length))
+
+    def _digest(self, user_id: UUID, code: str) -> str:
+        key = derive_key(self._settings.binding.key, "redis-code-digest")
+        return _b64(hmac.digest(key, user_id.bytes + code.encode("ascii"), "sha256")[:16])
+
+    def _code_keys(self, user_id: UUID) -> tuple[str, str, str]:
+        """The user's tag, code key and throttle key."""
+        keys = self.keys
+        tag = keys.tag(user_id)
+        return tag, keys.user_prefix(tag) + "c", keys.throttle(tag)
+
+    async def issue_token(
+        self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
+    ) -> str | None:
+        """A new code for the user (replacing theirs), or None when throttled."""
+        code = self.new_code()
+        stored = await self._issue_code_run(user, code, lifetime_seconds, throttle, decoy=False)
+        return code if stored else None
+
+    async def issue_decoy(self) -> None:
+        await self._issue_code_run(DECOY_ACCOUNT, self.new_code(), None, True, decoy=True)
+
+    async def _issue_code_run(
+        self,
+        user: UserRecord,
+        code: str,
+        lifetime_seconds: int | None,
+        throttle: bool,
+        *,
+        decoy: bool,
+    ) -> bool:
+        _, code_key, throttle_key = self._code_keys(user.id)
+        interval = self._settings.binding.min_interval_seconds if throttle else 0
+        args = [
+            self._digest(user.id, code),
+            StoredToken(user.id, self._settings.fingerprint(user)).encode(),
+            self._settings.lifetime(lifetime_seconds) * 1000,
+            int(interval * 1000),
+            int(decoy),
+        ]
+        return await self._run(self._issue_code, [code_key, throttle_key], args) == 1
+
+    async def read_token(self, token: str, *, user_id: UUID | None = None) -> CodeTicket | None:
+        """The ticket of ``token`` if it is the live code of ``user_id``; a wrong one counts.
+
+        Without a user (an unknown address) the same check runs against nobody's key, so an
+        unknown address costs what a wrong code does.
+        """
+        code = token.strip().upper() if self.alphabet.isupper() else token.strip()
+        well_formed = len(code) == self.code_length and all(c in self.alphabet for c in code)
+        owner = user_id if user_id is not None else DECOY_ACCOUNT.id
+        tag, code_key, _ = self._code_keys(owner)
+        digest = self._digest(owner, code if well_formed else "")
+        args: list[Any] = [digest, self.max_attempts]
+        value = await self._call(lambda: self._check_code(keys=[code_key], args=args))
+        stored = StoredToken.decode(value)
+        if user_id is None or not well_formed or stored is None or stored.user_id != user_id:
+            return None
+        return CodeTicket(stored.user_id, stored.fingerprint, tag, digest, secrets.token_hex(16))
+
+    async def consume_token(self, ticket: ResetTicket) -> bool:
+        if not isinstance(ticket, CodeTicket):
+            return False
+        _, code_key, _ = self._code_keys(ticket.user_id)
+        value = StoredToken(ticket.user_id, ticket.fingerprint).encode()
+        args = [ticket.digest, value, ticket.attempt, CLAIM_LEASE_SECONDS * 1000]
+        try:
+            return await self._run(self._consume_code, [code_key], args) == 1
+        except TokenStoreUnavailableError:
+            await self._release_quietly(ticket)
+            raise
+
+    async def restore_token(self, ticket: ResetTicket) -> None:
+        if not isinstance(ticket, CodeTicket):
+            return
+        _, code_key, _ = self._code_keys(ticket.user_id)
+        await self._run(self._release_code, [code_key], [ticket.attempt])
+
+    async def revoke_token(self, token: str) -> bool:
+        """Codes are found through their user: revoke them with `revoke_user_tokens`."""
+        raise TypeError("a code names no user: use revoke_user_tokens(user_id)")
+
+    async def count_user_tokens(self, user_id: UUID | str) -> int:
+        """Whether the user has a live code: 1 or 0 (what `revoke_user_tokens` would revoke)."""
+        _, code_key, _ = self._code_keys(as_user_id(user_id))
+        return int(await self._call(lambda: self.redis.exists(code_key)))
+
+    async def revoke_user_tokens(self, user_id: UUID | str) -> int:
+        """Revoke the user's code, if one is outstanding; 1 or 0."""
+        uuid = as_user_id(user_id)
+        _, code_key, throttle_key = self._code_keys(uuid)
+        revoked = await self._revoke(self._revoke_code, [code_key, throttle_key], [])
+        if revoked:
+            self._events.emit(Event.TOKENS_REVOKED, user_id=uuid, count=revoked)
+        return revoked

@@ -1,0 +1,212 @@
+"""Short reset codes: bound to the account, few tries, uniform, through the same routes."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from fastapi_password_reset.tokens import RedisResetCodeStrategy
+from fastapi_password_reset.tokens.redis_codes import DIGITS, UNAMBIGUOUS
+from tests.conftest import (
+    NEW_PASSWORD,
+    PASSWORD,
+    SECRET,
+    Harness,
+    make_redis_client,
+    open_harness,
+    unique_prefix,
+)
+
+pytestmark = pytest.mark.anyio
+
+BAD_TOKEN = {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+CODE_STORES = ["fakeredis", "redis", "redis-cluster"]
+
+
+@pytest.fixture(params=CODE_STORES)
+async def codes(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """The test application with a code strategy, on each kind of Redis."""
+    client = make_redis_client(request.param, request)
+    strategy = RedisResetCodeStrategy(client, key_prefix=unique_prefix(), max_attempts=5)
+    async with open_harness(strategy) as harness:
+        yield harness
+    await client.aclose()
+
+
+async def reset_with(harness: Harness, email: str, code: str, password: str = NEW_PASSWORD) -> Any:
+    body = {"email": email, "token": code, "password": password}
+    answer = await harness.client.post("/auth/reset-password", json=body)
+    await harness.users.background.drain()
+    return answer
+
+
+async def test_the_hook_gets_a_short_code_that_resets_the_password(codes: Harness) -> None:
+    """Eight digits by default; with the address it was sent to, it resets once."""
+    user = await codes.add_user()
+    code = await codes.token_for()
+    assert len(code) == 8 and code.isdigit()
+    assert (await reset_with(codes, user.email, code)).status_code == 200
+    assert await codes.password_works(user.email, NEW_PASSWORD)
+    assert (await reset_with(codes, user.email, code, "again a passphrase")).json() == BAD_TOKEN
+
+
+async def test_a_code_is_worth_nothing_for_another_address(codes: Harness) -> None:
+    """Alice's code with Bob's address, or with an unknown one: the same 400, nothing changed."""
+    alice = await codes.add_user("alice@example.com")
+    await codes.add_user("bob@example.com")
+    code = await codes.token_for("alice@example.com")
+    for email in ("bob@example.com", "nobody@example.com"):
+        answer = await reset_with(codes, email, code)
+        assert (answer.status_code, answer.json()) == (400, BAD_TOKEN)
+    assert await codes.password_works("bob@example.com", PASSWORD)
+    assert (await reset_with(codes, alice.email, code)).status_code == 200
+
+
+@pytest.mark.parametrize("route", ["/auth/reset-password", "/auth/reset-password/validate"])
+async def test_a_code_without_its_address_is_a_422(codes: Harness, route: str) -> None:
+    """The e-mail is part of a code's body: missing, it is a malformed request."""
+    await codes.add_user()
+    code = await codes.token_for()
+    answer = await codes.client.post(route, json={"token": code, "password": NEW_PASSWORD})
+    assert answer.status_code == 422
+    assert code not in answer.text
+    assert (await reset_with(codes, "alice@example.com", code)).status_code == 200
+
+
+async def test_a_thousand_concurrent_wrong_guesses_get_only_five_counted(codes: Harness) -> None:
+    """At most max_attempts wrong tries are counted; after them even the right code fails."""
+    user = await codes.add_user()
+    code = await codes.token_for()
+    wrong = [f"{(int(code) + n) % 10**8:08d}" for n in range(1, 1001)]
+    strategy = codes.strategy
+    assert isinstance(strategy, RedisResetCodeStrategy)
+    results = await asyncio.gather(
+        *(strategy.read_token(guess, user_id=user.id) for guess in wrong)
+    )
+    assert results == [None] * 1000
+    answer = await reset_with(codes, user.email, code)
+    assert (answer.status_code, answer.json()) == (400, BAD_TOKEN)
+    assert await codes.password_works(user.email, PASSWORD)
+
+
+async def test_wrong_tries_below_the_limit_leave_the_code_usable(codes: Harness) -> None:
+    """Four wrong tries of five, through validate and reset: the right code still works."""
+    user = await codes.add_user()
+    code = await codes.token_for()
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    for route in ["/auth/reset-password/validate", "/auth/reset-password/validate"]:
+        answer = await codes.client.post(route, json={"email": user.email, "token": wrong})
+        assert answer.json() == BAD_TOKEN
+    for _ in range(2):
+        assert (await reset_with(codes, user.email, wrong)).json() == BAD_TOKEN
+    assert (await reset_with(codes, user.email, code)).status_code == 200
+
+
+async def test_a_new_code_replaces_the_old_one(codes: Harness) -> None:
+    """One live code per user: asking again kills the earlier code."""
+    user = await codes.add_user()
+    first = await codes.token_for()
+    second = await codes.token_for()
+    if first != second:
+        assert (await reset_with(codes, user.email, first)).json() == BAD_TOKEN
+    assert (await reset_with(codes, user.email, second)).status_code == 200
+
+
+async def test_revoking_a_users_code(codes: Harness) -> None:
+    """revoke_user_tokens removes the code; a code names no user, so revoke_token refuses."""
+    user = await codes.add_user()
+    code = await codes.token_for()
+    strategy = codes.strategy
+    assert isinstance(strategy, RedisResetCodeStrategy)
+    with pytest.raises(TypeError, match="revoke_user_tokens"):
+        await strategy.revoke_token(code)
+    assert await strategy.revoke_user_tokens(user.id) == 1
+    assert (await reset_with(codes, user.email, code)).json() == BAD_TOKEN
+
+
+def chi_square_critical(degrees: int, z: float = 4.753) -> float:
+    """Wilson-Hilferty: the chi-square value exceeded with probability about 1e-6 (z=4.753)."""
+    h = 2 / (9 * degrees)
+    return degrees * (1 - h + z * math.sqrt(h)) ** 3
+
+
+@pytest.mark.parametrize("alphabet", [DIGITS, UNAMBIGUOUS], ids=["digits", "unambiguous"])
+def test_codes_are_uniform_over_their_alphabet(alphabet: str) -> None:
+    """10,000 codes: each character's count fits a uniform draw (chi-square, p > 1e-6),
+    per position and over all positions."""
+    import fakeredis
+
+    strategy = RedisResetCodeStrategy(fakeredis.FakeAsyncRedis(), alphabet=alphabet)
+    strategy.bind(SECRET, 600)
+    codes = [strategy.new_code() for _ in range(10_000)]
+    assert {len(code) for code in codes} == {8}
+    columns = [Counter(code[i] for code in codes) for i in range(8)]
+    columns.append(Counter("".join(codes)))
+    for counts in columns:
+        assert set(counts) <= set(alphabet)
+        total = sum(counts.values())
+        expected = total / len(alphabet)
+        statistic = sum((counts[c] - expected) ** 2 / expected for c in alphabet)
+        assert statistic < chi_square_critical(len(alphabet) - 1), counts
+
+
+async def test_unambiguous_codes_are_read_in_any_case() -> None:
+    """A code of the look-alike-free alphabet works typed in lower case and with spaces around."""
+    import fakeredis
+
+    from tests.conftest import UserDB
+
+    assert not set("01258BILOSZ") & set(UNAMBIGUOUS)
+    strategy = RedisResetCodeStrategy(fakeredis.FakeAsyncRedis(), alphabet=UNAMBIGUOUS)
+    strategy.bind(SECRET, 600)
+    user = UserDB(email="alice@example.com", hashed_password="$argon2id$v=19$m=8,t=1,p=1$x")
+    code = await strategy.issue_token(user)
+    assert code is not None and set(code) <= set(UNAMBIGUOUS)
+    ticket = await strategy.read_token(f"  {code.lower()} ", user_id=user.id)
+    assert ticket is not None and strategy.is_current(ticket, user)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"code_length": 5}, {"max_attempts": 0}, {"alphabet": "0123"}, {"alphabet": "00123456789"}],
+)
+def test_weak_settings_are_refused(options: dict[str, Any]) -> None:
+    """Too short, no tries, too few or repeated characters: refused at construction."""
+    import fakeredis
+
+    with pytest.raises(ValueError, match=r"code_length|max_attempts|alphabet"):
+        RedisResetCodeStrategy(fakeredis.FakeAsyncRedis(), **options)
+
+
+@pytest.mark.parametrize(
+    ("alphabet_size", "length", "tries", "interval", "per_year"),
+    [(10, 8, 5, 60, "2.6 %"), (10, 10, 5, 60, "0.026 %"), (24, 8, 5, 60, "0.0024 %"),
+     (10, 8, 3, 300, "0.3 %")],
+)  # fmt: skip
+def test_the_documented_odds_follow_from_the_settings(
+    alphabet_size: int, length: int, tries: int, interval: int, per_year: str
+) -> None:
+    """docs/codes.md: a year of one code per interval, each with its tries."""
+    from tests.test_docs import ROOT
+
+    codes_per_year = 365 * 24 * 3600 // interval
+    odds = 1 - (1 - tries / alphabet_size**length) ** codes_per_year
+    shown = float(per_year.split()[0]) / 100
+    assert abs(odds - shown) / odds < 0.05
+    assert f"| {per_year} |" in (ROOT / "docs" / "codes.md").read_text()
+
+
+async def test_a_users_code_is_counted(codes: Harness) -> None:
+    """count_user_tokens sees the code (1), and nothing once it is revoked (0)."""
+    user = await codes.add_user()
+    await codes.token_for()
+    strategy = codes.strategy
+    assert isinstance(strategy, RedisResetCodeStrategy)
+    assert await strategy.count_user_tokens(str(user.id)) == 1
+    await strategy.revoke_user_tokens(user.id)
+    assert await strategy.count_user_tokens(user.id) == 0
