@@ -274,26 +274,37 @@ class RedisResetTokenStrategy:
             return None
         return RedisTicket(stored.user_id, stored.fingerprint, tag, digest, secrets.token_hex(16))
 
+    def _owns(self, ticket: ResetTicket) -> bool:
+        """Whether the ticket was read by this kind of strategy (not another's)."""
+        return type(ticket) is RedisTicket
+
     def is_current(self, ticket: ResetTicket, user: UserRecord) -> bool:
-        return isinstance(ticket, RedisTicket) and self._settings.is_current(ticket, user)
+        return self._owns(ticket) and self._settings.is_current(ticket, user)
 
     async def consume_token(self, ticket: ResetTicket) -> bool:
-        if not isinstance(ticket, RedisTicket):
+        if not self._owns(ticket):
             return False
-        value = StoredToken(ticket.user_id, ticket.fingerprint).encode()
-        args = [value, ticket.attempt, CLAIM_LEASE_SECONDS * 1000]
-        live_key = self.keys.live(ticket.tag, ticket.digest)
+        assert isinstance(ticket, RedisTicket)
         try:
-            return await self._run(self._consume, [live_key], args) == 1
+            return await self._claim(ticket)
         except TokenStoreUnavailableError:
             # The claim may have been taken with its reply lost for good: drop it, so that
             # the link works again at once rather than after the lease.
             await self._release_quietly(ticket)
             raise
 
+    async def _claim(self, ticket: RedisTicket) -> bool:
+        value = StoredToken(ticket.user_id, ticket.fingerprint).encode()
+        args = [value, ticket.attempt, CLAIM_LEASE_SECONDS * 1000]
+        live_key = self.keys.live(ticket.tag, ticket.digest)
+        return await self._run(self._consume, [live_key], args) == 1
+
     async def restore_token(self, ticket: ResetTicket) -> None:
-        if not isinstance(ticket, RedisTicket):
-            return
+        if self._owns(ticket):
+            assert isinstance(ticket, RedisTicket)
+            await self._give_back(ticket)
+
+    async def _give_back(self, ticket: RedisTicket) -> None:
         live_key = self.keys.live(ticket.tag, ticket.digest)
         await self._run(self._release, [live_key], [ticket.attempt])
 

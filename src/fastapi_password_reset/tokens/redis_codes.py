@@ -13,10 +13,10 @@ from redis.asyncio import Redis, RedisCluster
 
 from fastapi_password_reset._events import Event
 from fastapi_password_reset._signing import derive_key
-from fastapi_password_reset.tokens import _redis_code_scripts, _redis_scripts
+from fastapi_password_reset.tokens import _redis_code_scripts
 from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, as_user_id
 from fastapi_password_reset.tokens._redis_keys import StoredToken, _b64
-from fastapi_password_reset.tokens.base import ResetTicket, TokenStoreUnavailableError, UserRecord
+from fastapi_password_reset.tokens.base import ResetTicket, UserRecord
 from fastapi_password_reset.tokens.redis import (
     CLAIM_LEASE_SECONDS,
     RedisResetTokenStrategy,
@@ -83,7 +83,6 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         self._check_code = redis.register_script(_redis_code_scripts.CHECK_CODE)
         self._consume_code = redis.register_script(_redis_code_scripts.CONSUME_CODE)
         self._revoke_code = redis.register_script(_redis_code_scripts.REVOKE_CODE)
-        self._release_code = redis.register_script(_redis_scripts.RELEASE_TOKEN)
 
     def new_code(self) -> str:
         """A fresh code: each character drawn uniformly from the alphabet."""
@@ -148,23 +147,18 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
             return None
         return CodeTicket(stored.user_id, stored.fingerprint, tag, digest, secrets.token_hex(16))
 
-    async def consume_token(self, ticket: ResetTicket) -> bool:
-        if not isinstance(ticket, CodeTicket):
-            return False
+    def _owns(self, ticket: ResetTicket) -> bool:
+        return type(ticket) is CodeTicket
+
+    async def _claim(self, ticket: RedisTicket) -> bool:
         _, code_key, _ = self._code_keys(ticket.user_id)
         value = StoredToken(ticket.user_id, ticket.fingerprint).encode()
         args = [ticket.digest, value, ticket.attempt, CLAIM_LEASE_SECONDS * 1000]
-        try:
-            return await self._run(self._consume_code, [code_key], args) == 1
-        except TokenStoreUnavailableError:
-            await self._release_quietly(ticket)
-            raise
+        return await self._run(self._consume_code, [code_key], args) == 1
 
-    async def restore_token(self, ticket: ResetTicket) -> None:
-        if not isinstance(ticket, CodeTicket):
-            return
+    async def _give_back(self, ticket: RedisTicket) -> None:
         _, code_key, _ = self._code_keys(ticket.user_id)
-        await self._run(self._release_code, [code_key], [ticket.attempt])
+        await self._run(self._release, [code_key], [ticket.attempt])  # the same give-back
 
     async def revoke_token(self, token: str) -> bool:
         """Codes are found through their user: revoke them with `revoke_user_tokens`."""
