@@ -64,10 +64,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     url = f"http://{args.host}:{port}"
     os.environ.setdefault("DEMO_PUBLIC_URL", url)
-    from demo.app import token_store  # its description of REDIS_URL hides the password
+    from demo.app import code_store, token_store  # descriptions of REDIS_URL hide its password
 
     print(f"Demo on {url}/ (API docs at {url}/docs; reset tokens: {token_store}).")
-    print("Reset mails appear at /outbox and below.", flush=True)
+    print(f'Reset codes ("Send me a code instead", /auth/code): {code_store}.')
+    print("Reset mails, with a link or a code, appear at /outbox and below.", flush=True)
     uvicorn.run("demo.app:app", host=args.host, port=port)
 
 

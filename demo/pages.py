@@ -3,11 +3,13 @@
 Server-rendered HTML with a little JavaScript (served from /static, as the Content-Security-
 Policy allows no inline script) that calls the library's JSON routes. The reset link carries
 its token in the URL fragment, which browsers never send to a server: it stays out of access
-logs and Referer headers.
+logs and Referer headers. A person may ask for a code instead of a link, and type it with a
+new password on ``/reset-code``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC
 from html import escape
 
@@ -15,7 +17,16 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from demo.outbox import Mail, Outbox
-from demo.settings import MIN_PASSWORD_LENGTH, PASSWORD_RULE, describe_interval
+from demo.settings import (
+    CODE_LENGTH,
+    CODE_LIFETIME_SECONDS,
+    CODE_MAX_ATTEMPTS,
+    MIN_PASSWORD_LENGTH,
+    PASSWORD_RULE,
+    describe_code_limits,
+    describe_interval,
+    number_in_words,
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -41,6 +52,23 @@ USED_LINK = (
 )
 
 
+def code_refused(max_attempts: int = CODE_MAX_ATTEMPTS) -> str:
+    """What the code page says when the library refuses a code (400 RESET_PASSWORD_BAD_TOKEN)."""
+    return (
+        "That code is wrong, expired or used up; after "
+        f"{number_in_words(max_attempts)} wrong {'try' if max_attempts == 1 else 'tries'} "
+        'it stops working — <a href="/forgot">ask for a new one</a>.'
+    )
+
+
+@dataclass(frozen=True)
+class CodeUrls:
+    """Where the code router's routes are: its forgot-password and reset-password."""
+
+    forgot: str
+    reset: str
+
+
 def nav(current: str | None) -> str:
     return "".join(
         f'<a href="{href}" aria-current="page">{label}</a>'
@@ -64,10 +92,20 @@ def page(title: str, body: str, current: str | None = None) -> HTMLResponse:
     return HTMLResponse(html, headers=SECURITY_HEADERS)
 
 
-def _form(form_id: str, fields: str, button: str, *, hidden: bool = False, data: str = "") -> str:
+def _form(
+    form_id: str,
+    fields: str,
+    button: str,
+    *,
+    hidden: bool = False,
+    data: str = "",
+    buttons: str = "",
+) -> str:
+    """A form and its message (a live region); ``buttons`` replaces the one ``button``."""
+    submit = buttons or f'<button type="submit">{button}</button>'
     return (
         f'<form id="{form_id}" novalidate{" hidden" if hidden else ""}{data}>{fields}'
-        f'<button type="submit">{button}</button></form>'
+        f"{submit}</form>"
         f'<p class="message" id="{form_id}-message" role="status" aria-live="polite"></p>'
     )
 
@@ -84,6 +122,19 @@ def _field(form_id: str, name: str, label: str, kind: str, autocomplete: str) ->
     return (
         f'<label>{label}<input name="{name}" type="{kind}" required{extra} '
         f'autocomplete="{autocomplete}" aria-describedby="{described}">{rule}</label>'
+    )
+
+
+def _code_field(form_id: str, length: int, limits: str) -> str:
+    """The code: digits on a phone's number pad, filled from an SMS or mail where the
+    platform offers it; the shape is checked before a try is spent on a typo."""
+    hint = f"{form_id}-code-hint"
+    return (
+        '<label>Code<input name="code" type="text" inputmode="numeric" required '
+        'autocomplete="one-time-code" autocapitalize="off" spellcheck="false" class="code" '
+        f'data-code-length="{length}" aria-describedby="{hint} {form_id}-message">'
+        f'<span class="hint" id="{hint}">The {length} digits from the mail; '
+        f"{escape(limits)}.</span></label>"
     )
 
 
@@ -106,9 +157,14 @@ def _mail(mail: Mail) -> str:
 
 
 def build_pages(
-    outbox: Outbox, *, min_interval_seconds: float = 0, validate_url: str | None = None
+    outbox: Outbox,
+    *,
+    min_interval_seconds: float = 0,
+    validate_url: str | None = None,
+    code_urls: CodeUrls | None = None,
 ) -> APIRouter:
-    """The pages; with ``validate_url``, the reset page checks its link there on load."""
+    """The pages; with ``validate_url``, the reset page checks its link there on load; with
+    ``code_urls``, the forgot page offers a code instead, typed on ``/reset-code``."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/")
@@ -120,12 +176,28 @@ def build_pages(
 
     @router.get("/forgot")
     async def forgot() -> HTMLResponse:
-        body = (
-            "<p>We will mail you a link to choose a new password.</p>"
-            + _form(
-                "forgot", _field("forgot", "email", "E-mail", "email", "email"), "Send reset link"
+        email = _field("forgot", "email", "E-mail", "email", "email")
+        throttle = (
+            f'<p class="hint" id="throttle">{escape(describe_interval(min_interval_seconds))}</p>'
+        )
+        if code_urls is None:
+            body = "<p>We will mail you a link to choose a new password.</p>" + _form(
+                "forgot", email, "Send reset link"
             )
-            + f'<p class="hint" id="throttle">{escape(describe_interval(min_interval_seconds))}</p>'
+            return page("Forgot your password?", body + throttle, "/forgot")
+        # Two ways, one form: each button names the route it posts to. Enter sends the link.
+        buttons = (
+            '<div class="buttons"><button type="submit" data-url="/auth/forgot-password">'
+            "Send reset link</button>"
+            f'<button type="submit" class="secondary" data-url="{escape(code_urls.forgot)}" '
+            'data-sends="code">Send me a code instead</button></div>'
+        )
+        body = (
+            "<p>We will mail you a link to choose a new password, or, if you prefer, a code "
+            "to type here (handy when the mail is on another device).</p>"
+            + _form("forgot", email, "", buttons=buttons)
+            + throttle
+            + '<p>Have a code already? <a href="/reset-code">Enter your code</a>.</p>'
         )
         return page("Forgot your password?", body, "/forgot")
 
@@ -151,6 +223,30 @@ def build_pages(
             + "<noscript><p>This page needs JavaScript to read the link's token.</p></noscript>"
         )
         return page("Choose a new password", body)
+
+    if code_urls is not None:
+
+        @router.get("/reset-code")
+        async def reset_code() -> HTMLResponse:
+            limits = describe_code_limits(CODE_LIFETIME_SECONDS, CODE_MAX_ATTEMPTS)
+            fields = (
+                _field("reset-code", "email", "E-mail", "email", "email")
+                + _code_field("reset-code", CODE_LENGTH, limits)
+                + _field("reset-code", "password", "New password", "password", "new-password")
+            )
+            body = (
+                "<p>Type the code from the mail, the address it was sent to, and a new "
+                'password. No code yet? <a href="/forgot">Ask for one</a>.</p>'
+                + _form(
+                    "reset-code",
+                    fields,
+                    "Set password",
+                    data=f' data-url="{escape(code_urls.reset)}"',
+                )
+                # The script shows this in the form's message when a code is refused.
+                + f'<template id="reset-code-refused">{code_refused()}</template>'
+            )
+            return page("Enter your code", body)
 
     @router.get("/signin")
     async def sign_in() -> HTMLResponse:

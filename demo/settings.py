@@ -23,6 +23,35 @@ PASSWORD_RULE = (
     "before the @."
 )
 
+# "Send me a code instead": 8 digits, 15 minutes, five wrong tries (docs/codes.md).
+CODE_LENGTH = 8
+CODE_LIFETIME_SECONDS = 900
+CODE_MAX_ATTEMPTS = 5
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def number_in_words(count: int) -> str:
+    """``five`` for 5; digits from 11 on."""
+    return _NUMBERS[count] if 0 <= count < len(_NUMBERS) else str(count)
+
+
+def describe_code_limits(
+    lifetime_seconds: int = CODE_LIFETIME_SECONDS, max_attempts: int = CODE_MAX_ATTEMPTS
+) -> str:
+    """``it works for 15 minutes, and for five tries``: what the mail and the page say."""
+    amount, unit = lifetime_seconds // 60, "minute"
+    if lifetime_seconds % 60:
+        amount, unit = lifetime_seconds, "second"
+    lifetime = f"{amount} {unit}" + ("" if amount == 1 else "s")
+    tries = f"{number_in_words(max_attempts)} " + ("try" if max_attempts == 1 else "tries")
+    return f"it works for {lifetime}, and for {tries}"
+
+
+def group_code(code: str) -> str:
+    """``4821 3906``: a code as the mail shows it, in groups of four that are easy to copy."""
+    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
 # The library's default is one reset mail per user per minute; the demo's visitors retry
 # sooner than that, so it allows one every 10 seconds unless told otherwise.
 DEFAULT_MIN_INTERVAL_SECONDS = 10.0
@@ -97,6 +126,6 @@ def describe_interval(seconds: float) -> str:
     amount = f"{seconds:g} second" + ("" if seconds == 1 else "s")
     return (
         f"The demo sends at most one reset mail per account every {amount}, so that you can "
-        "try again soon (the library's default is one a minute). Asking again sooner gets the "
-        "same answer, but no new mail."
+        "try again soon (the library's default is one a minute); links and codes count "
+        "apart. Asking again sooner gets the same answer, but no new mail."
     )

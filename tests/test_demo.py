@@ -22,9 +22,14 @@ from tests.redis_servers import RedisServer
 from tests.servers import free_port, port_open, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("/", "/forgot", "/outbox", "/reset", "/signin")
+PAGES = ("/", "/forgot", "/outbox", "/reset", "/reset-code", "/signin")
 REDIS_PASSWORD = "redis-pw-Zq7xK2vW"
 MAIL_WORDING = "If you did not ask for this, ignore this mail; your password is unchanged."
+CODE_WORDING = re.compile(
+    r"Your code is (\d{4} \d{4}) \(it works for 15 minutes, and for five tries\)\."
+)
+CODE_ROUTES = ("/auth/code/forgot-password", "/auth/code/reset-password",
+               "/auth/code/reset-password/validate")  # fmt: skip
 
 
 def demo_environment(settings: dict[str, str], database: Path) -> dict[str, str]:
@@ -97,6 +102,15 @@ class DemoServer:
         ]
         return tokens[-1] if tokens else ""
 
+    def mail_code(self, email: str) -> str:
+        """The code of the newest code mail to ``email`` on the console, as typed: 8 digits."""
+        codes = [
+            found.group(1).replace(" ", "")
+            for mail in self.mails_to(email)
+            if mail.startswith("Your password reset code") and (found := CODE_WORDING.search(mail))
+        ]
+        return codes[-1] if codes else ""
+
 
 def start_demo(settings: dict[str, str], database: Path, **options: bool) -> DemoServer:
     server = DemoServer(free_port(), settings, database, **options)
@@ -151,6 +165,16 @@ def register_and_forget(client: httpx.Client, demo: DemoServer, email: str) -> s
     return demo.mail_token(email)
 
 
+def register_and_ask_for_a_code(client: httpx.Client, demo: DemoServer, email: str) -> str:
+    """Register ``email``, ask the code router for a code, and return the code of the mail."""
+    registered = client.post("/auth/register", json={"email": email, "password": "first pass"})
+    assert registered.status_code == 201
+    asked = client.post("/auth/code/forgot-password", json={"email": email})
+    assert (asked.status_code, asked.json()) == (202, None)
+    wait_until(lambda: bool(demo.mail_code(email)), 10, "the code mail")
+    return demo.mail_code(email)
+
+
 def test_the_demo_serves_its_api_docs(demo: DemoServer) -> None:
     """/ is the sign-up page, /docs the API documentation listing the reset routes."""
     home = httpx.get(demo.url + "/")
@@ -161,6 +185,9 @@ def test_the_demo_serves_its_api_docs(demo: DemoServer) -> None:
     assert {"/auth/forgot-password", "/auth/reset-password", "/auth/register"} <= set(
         schema["paths"]
     )
+    assert set(CODE_ROUTES) <= set(schema["paths"])
+    code_reset = schema["paths"]["/auth/code/reset-password"]["post"]
+    assert code_reset["tags"] == ["reset by code"]
     expected_store = {
         "embedded-redis": "an in-process Redis",
         "redis-url": "Redis at redis://:***@127.0.0.1:",
@@ -168,6 +195,10 @@ def test_the_demo_serves_its_api_docs(demo: DemoServer) -> None:
     }
     assert expected_store[demo.mode] in schema["info"]["description"]
     assert expected_store[demo.mode] in demo.console
+    # Codes live in Redis in every mode: the demo's own, or an in-process one beside JWTs.
+    code_store = "Redis at redis://:***@" if demo.mode == "redis-url" else "an in-process Redis"
+    assert f"Reset codes (under /auth/code): {code_store}" in schema["info"]["description"]
+    assert f'Reset codes ("Send me a code instead", /auth/code): {code_store}' in demo.console
 
 
 def test_the_api_docs_load_nothing_from_other_hosts(demo: DemoServer) -> None:
@@ -217,6 +248,119 @@ def test_a_person_can_reset_a_password_through_the_demo(demo: DemoServer) -> Non
         assert new.status_code == 200
         bearer = {"Authorization": "Bearer " + new.json()["access_token"]}
         assert client.get("/users/me", headers=bearer).json()["email"] == email
+
+
+def test_a_person_can_reset_a_password_with_a_code(demo: DemoServer) -> None:
+    """ "Send me a code instead": the code mail (no link) arrives, the code router checks it
+    without using it, refuses a wrong one, and resets the password with the right one."""
+    email = "coder@example.com"
+    with httpx.Client(base_url=demo.url, timeout=10) as client:
+        code = register_and_ask_for_a_code(client, demo, email)
+        assert re.fullmatch(r"\d{8}", code)
+        [mail] = demo.mails_to(email)
+        assert "#token=" not in mail
+        assert "http" not in mail  # no link at all: nothing for a mail scanner to open
+        assert MAIL_WORDING in mail
+        outbox = client.get("/outbox").text
+        [article] = re.findall(rf"<article><p><strong>To:</strong> {email} .*?</article>", outbox)
+        assert "Your password reset code" in article
+        assert "<a " not in article
+
+        def validate(body: dict[str, str]) -> tuple[int, object]:
+            answer = client.post("/auth/code/reset-password/validate", json=body)
+            return answer.status_code, answer.json()
+
+        bad = (400, {"detail": "RESET_PASSWORD_BAD_TOKEN"})
+        assert validate({"email": email, "token": code}) == (200, None)
+        assert validate({"email": email, "token": code}) == (200, None)  # nothing used up
+        wrong = "0" * 8 if code != "0" * 8 else "1" * 8
+        assert validate({"email": email, "token": wrong}) == bad
+        assert validate({"email": "nobody@example.com", "token": code}) == bad
+        assert (
+            client.post("/auth/code/reset-password/validate", json={"token": code}).status_code
+            == 422
+        )
+
+        def reset(body: dict[str, str]) -> tuple[int, object]:
+            answer = client.post("/auth/code/reset-password", json=body)
+            return answer.status_code, answer.json()
+
+        assert reset({"email": email, "token": wrong, "password": "second pass"}) == bad
+        missing = client.post(
+            "/auth/code/reset-password", json={"token": code, "password": "x" * 9}
+        )
+        assert missing.status_code == 422
+        # The code does nothing at the link router, nor a link token at the code router.
+        assert (
+            client.post(
+                "/auth/reset-password", json={"token": code, "password": "second pass"}
+            ).status_code
+            == 400
+        )
+        refused = reset({"email": email, "token": code, "password": "coder's pass"})
+        assert refused[0] == 400  # the policy refuses it; the code still works
+        assert reset({"email": email, "token": code, "password": "second pass"}) == (200, None)
+        assert reset({"email": email, "token": code, "password": "third pass"}) == bad  # used
+
+        old = client.post("/auth/jwt/login", data={"username": email, "password": "first pass"})
+        assert old.status_code == 400
+        new = client.post("/auth/jwt/login", data={"username": email, "password": "second pass"})
+        assert new.status_code == 200
+        wait_until(lambda: len(demo.mails_to(email)) == 2, 10, "the 'password changed' mail")
+    assert "through a reset code." in demo.mails_to(email)[1]
+
+
+def test_a_code_dies_at_its_fifth_wrong_try(demo: DemoServer) -> None:
+    """As the mail and the page say: five wrong tries, then even the right code is refused."""
+    email = "guesser@example.com"
+    with httpx.Client(base_url=demo.url, timeout=10) as client:
+        code = register_and_ask_for_a_code(client, demo, email)
+        wrong = [f"{n:08d}" for n in range(1, 7) if f"{n:08d}" != code][:5]
+        for attempt in wrong[:4]:
+            answer = client.post(
+                "/auth/code/reset-password/validate", json={"email": email, "token": attempt}
+            )
+            assert answer.status_code == 400
+        body = {"email": email, "token": code}
+        assert client.post("/auth/code/reset-password/validate", json=body).status_code == 200
+        fifth = {"email": email, "token": wrong[4], "password": "second pass"}
+        assert client.post("/auth/code/reset-password", json=fifth).status_code == 400
+        right = {"email": email, "token": code, "password": "second pass"}
+        assert client.post("/auth/code/reset-password", json=right).status_code == 400
+
+
+def test_links_and_codes_are_throttled_apart_and_a_reset_kills_the_other(
+    demo: DemoServer,
+) -> None:
+    """A code may follow a link at once (each has its own throttle); a reset by either kills
+    the other, since the account changed."""
+    email = "both-ways@example.com"
+    with httpx.Client(base_url=demo.url, timeout=10) as client:
+        token = register_and_forget(client, demo, email)
+        assert client.post("/auth/code/forgot-password", json={"email": email}).status_code == 202
+        wait_until(lambda: bool(demo.mail_code(email)), 10, "the code mail")
+        code = demo.mail_code(email)
+        # Asked again at once, for a code: the same answer, and no new mail.
+        assert client.post("/auth/code/forgot-password", json={"email": email}).status_code == 202
+        client.post("/auth/code/forgot-password", json={"email": "nobody-both@example.com"})
+        wait_until(lambda: bool(demo.mails_to("nobody-both@example.com")), 10, "the mail")
+        time.sleep(0.5)
+        assert len(demo.mails_to(email)) == 2
+        body = {"email": email, "token": code, "password": "second pass"}
+        assert client.post("/auth/code/reset-password", json=body).status_code == 200
+        late = client.post("/auth/reset-password", json={"token": token, "password": "third pass"})
+        assert (late.status_code, late.json()) == (400, {"detail": "RESET_PASSWORD_BAD_TOKEN"})
+
+        # And the other way: a reset through the link kills the code.
+        other = "link-first@example.com"
+        code = register_and_ask_for_a_code(client, demo, other)
+        assert client.post("/auth/forgot-password", json={"email": other}).status_code == 202
+        wait_until(lambda: bool(demo.mail_token(other)), 10, "the reset mail")
+        body = {"token": demo.mail_token(other), "password": "second pass"}
+        assert client.post("/auth/reset-password", json=body).status_code == 200
+        body = {"email": other, "token": code, "password": "third pass"}
+        late = client.post("/auth/code/reset-password", json=body)
+        assert (late.status_code, late.json()) == (400, {"detail": "RESET_PASSWORD_BAD_TOKEN"})
 
 
 def test_the_redis_password_is_never_shown(demo: DemoServer) -> None:
@@ -389,10 +533,10 @@ def test_pages_mark_the_current_link_and_state_the_password_rule(demo: DemoServe
         expected = [(path, nav_links[path])] if path in nav_links else []
         assert current == expected, path
         has_new_password = 'autocomplete="new-password"' in html
-        assert has_new_password == (path in ("/", "/reset")), path
+        assert has_new_password == (path in ("/", "/reset", "/reset-code")), path
         if has_new_password:
             assert rule in html
-            assert re.search(r'aria-describedby="(\w+)-password-rule \1-message"', html)
+            assert re.search(r'aria-describedby="([\w-]+)-password-rule \1-message"', html)
             assert 'minlength="8"' in html
     # The reset form stays hidden until the page has a token; the notices are ready. Where
     # the library has a route that checks a token, the page names it, to check its link.
@@ -407,6 +551,32 @@ def test_pages_mark_the_current_link_and_state_the_password_rule(demo: DemoServe
     assert form in reset
     assert "This page needs the link from a reset mail." in reset
     assert "This reset link is invalid, has expired or was already used." in reset
+
+
+def test_the_code_page_asks_for_a_code_a_phone_can_fill(demo: DemoServer) -> None:
+    """The forgot page offers a code; /reset-code has a labelled code field for the number
+    pad and one-time-code autofill, described by its hint, and words a refusal up front."""
+    forgot = httpx.get(demo.url + "/forgot").text
+    assert re.search(
+        r'<button type="submit" class="secondary" data-url="/auth/code/forgot-password" '
+        r'data-sends="code">Send me a code instead</button>',
+        forgot,
+    )
+    assert '<a href="/reset-code">Enter your code</a>' in forgot
+    assert "links and codes count apart" in forgot
+    page = httpx.get(demo.url + "/reset-code").text
+    assert '<form id="reset-code" novalidate data-url="/auth/code/reset-password">' in page
+    [code_field] = re.findall(r"<label>Code<input [^>]+>", page)
+    for attribute in ('name="code"', 'inputmode="numeric"', 'autocomplete="one-time-code"',
+                      "required", 'data-code-length="8"',
+                      'aria-describedby="reset-code-code-hint reset-code-message"'):  # fmt: skip
+        assert attribute in code_field
+    assert "The 8 digits from the mail; it works for 15 minutes, and for five tries." in page
+    assert re.search(r'<label>E-mail<input name="email" type="email" required', page)
+    assert (
+        '<template id="reset-code-refused">That code is wrong, expired or used up; after five '
+        'wrong tries it stops working — <a href="/forgot">ask for a new one</a>.</template>'
+    ) in page
 
 
 def test_users_survive_a_restart(tmp_path: Path) -> None:

@@ -181,6 +181,129 @@ def test_a_person_resets_a_password_through_the_pages(
     page.close()
 
 
+def test_a_person_resets_a_password_with_a_code(
+    browser: Browser, demo_server: DemoServer, shots: Path
+) -> None:
+    """Forgot, "Send me a code instead", the mail read in another tab, a typo, a refused
+    address, an unavailable store, a wrong code, the right one, sign in."""
+    context = browser.new_context(base_url=demo_server.url, viewport=DESKTOP)
+    page = context.new_page()
+    failed = FailedLoads(page)
+    status = page.locator(".message")
+    email = "grace@example.com"
+    page.goto("/")
+    submit(page, {"email": email, "password": "first passphrase"}, "Create account")
+    expect(status).to_have_text(f"Account created for {email}.")
+
+    page.goto("/forgot")
+    page.fill("input[name=email]", email)
+    with page.expect_request("**/auth/code/forgot-password") as asked:
+        page.get_by_role("button", name="Send me a code instead").click()
+    assert asked.value.post_data_json == {"email": email}
+    expect(status).to_have_text(
+        "If an account exists for this address, a code is on its way. "
+        "Check the outbox, then enter the code."
+    )
+
+    # The person reads the mail in another tab: a code, and no link to follow.
+    mail_tab = context.new_page()
+    mail_tab.goto("/outbox")
+    mail = mail_tab.locator("article").first
+    expect(mail).to_contain_text("Your password reset code")
+    expect(mail).to_contain_text("(it works for 15 minutes, and for five tries)")
+    expect(mail.locator("a")).to_have_count(0)
+    found = re.search(r"Your code is (\d{4} \d{4}) ", mail.inner_text())
+    assert found is not None
+    code = found.group(1)  # as the mail shows it: "4821 3906"
+    mail_tab.close()
+
+    status.get_by_role("link", name="enter the code").click()
+    expect(page).to_have_url(re.compile(r"/reset-code$"))
+    expect(page.locator("nav a[aria-current]")).to_have_count(0)
+    form = page.locator("form#reset-code")
+    address, typed = form.locator("input[name=email]"), form.locator("input[name=code]")
+    password = form.locator("input[name=password]")
+    expect(address).to_have_value(email)  # kept from the forgot page, in this tab
+    expect(typed).to_have_attribute("autocomplete", "one-time-code")
+    expect(typed).to_have_attribute("inputmode", "numeric")
+    expect(page.get_by_label("Code")).to_have_attribute("name", "code")
+    expect(page.get_by_text("At least 8 characters")).to_be_visible()  # before any submit
+    tries: list[object] = []
+    page.on(
+        "request",
+        lambda request: (
+            tries.append(request.post_data_json)
+            if request.url.endswith("/auth/code/reset-password")
+            else None
+        ),
+    )
+
+    # A digit short: told at once, and no try spent on it.
+    submit(page, {"code": code[:-1], "password": "second passphrase"}, "Set password")
+    expect(status).to_have_text("Code: type the 8 digits from the mail.")
+    expect(typed).to_have_attribute("aria-invalid", "true")
+    expect(typed).to_be_focused()
+    assert tries == []
+
+    # An address the server refuses (422): the address is marked, the code untouched.
+    submit(page, {"email": "grace@example", "code": code}, "Set password")
+    expect(status).to_contain_text("Please check the form:")
+    expect(address).to_have_attribute("aria-invalid", "true")
+    expect(typed).not_to_have_attribute("aria-invalid", "true")
+    page.fill("input[name=email]", email)
+
+    # The store unreachable (503, simulated): said plainly, nothing marked.
+    def unavailable(route: Route) -> None:
+        detail = {"detail": "RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE"}
+        route.fulfill(status=503, json=detail)
+
+    page.route("**/auth/code/reset-password", unavailable)
+    page.get_by_role("button", name="Set password").click()
+    expect(status).to_have_text("The service is briefly unavailable. Please try again.")
+    expect(page.locator("input[aria-invalid=true]")).to_have_count(0)
+    page.unroute("**/auth/code/reset-password", unavailable)
+
+    # A wrong code (400): the page's own words, the code field marked, a way to a new code.
+    wrong = "1111 1111" if code != "1111 1111" else "2222 2222"
+    submit(page, {"code": wrong}, "Set password")
+    expect(status).to_have_text(
+        "That code is wrong, expired or used up; after five wrong tries it stops working "
+        "— ask for a new one."
+    )
+    expect(status.get_by_role("link", name="ask for a new one")).to_have_attribute(
+        "href", "/forgot"
+    )
+    expect(typed).to_have_attribute("aria-invalid", "true")
+    expect(typed).to_be_focused()
+    expect(password).not_to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=str(shots / "demo-code.png"))
+
+    # The right code, typed as the mail shows it, with its space.
+    page.fill("input[name=code]", code)
+    expect(typed).not_to_have_attribute("aria-invalid", "true")  # typing clears the mark
+    page.get_by_role("button", name="Set password").click()
+    expect(status).to_have_text("Your password has been changed. You can sign in now.")
+    expect(form).to_be_hidden()
+    assert [body for body in tries if body] == [
+        {"email": "grace@example", "token": code.replace(" ", ""), "password": "second passphrase"},
+        {"email": email, "token": code.replace(" ", ""), "password": "second passphrase"},
+        {"email": email, "token": wrong.replace(" ", ""), "password": "second passphrase"},
+        {"email": email, "token": code.replace(" ", ""), "password": "second passphrase"},
+    ]
+
+    status.get_by_role("link", name="sign in now").click()
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    submit(page, {"username": email, "password": "second passphrase"}, "Sign in")
+    expect(status).to_have_text(f"Signed in as {email}.")
+
+    page.goto("/outbox")
+    expect(page.locator("article").first).to_contain_text("through a reset code")
+    page.goto("/reset-code")  # the address was forgotten with the code
+    expect(page.locator("input[name=email]")).to_have_value("")
+    assert failed.failed == []
+    context.close()
+
+
 def test_the_reset_page_without_a_link_says_so(
     browser: Browser, demo_server: DemoServer, shots: Path
 ) -> None:
@@ -275,7 +398,7 @@ def test_the_nav_stays_on_one_line_on_a_phone(
 ) -> None:
     """At 375 px wide every nav link sits on one row, and nothing scrolls sideways."""
     page = browser.new_page(base_url=demo_server.url, viewport=PHONE)
-    for path in ("/", "/forgot", "/outbox", "/signin", "/reset"):
+    for path in ("/", "/forgot", "/outbox", "/signin", "/reset", "/reset-code"):
         page.goto(path)
         tops = page.locator("nav a").evaluate_all(
             "links => links.map((a) => Math.round(a.getBoundingClientRect().top))"

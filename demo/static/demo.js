@@ -22,10 +22,15 @@ function explain(detail) {
   return "Something went wrong.";
 }
 
+// The code page sends its "code" field as the route's "token".
+const fieldOfBodyKey = { token: "code" };
+
 function invalidNames(detail) {
   if (typeof detail === "string") return fieldsInError[detail] || [];
   if (detail && detail.reason) return ["password"];
-  if (Array.isArray(detail)) return detail.map((e) => String((e.loc || []).slice(-1)[0]));
+  if (Array.isArray(detail)) {
+    return detail.map((e) => String((e.loc || []).slice(-1)[0])).map((key) => fieldOfBodyKey[key] || key);
+  }
   return [];
 }
 
@@ -58,8 +63,22 @@ function refuse(form, detail) {
   markInvalid(form, invalidNames(detail));
 }
 
+// A code as the library takes it: the mail shows "4821 3906", a person may type it so.
+function normalizeCode(value) {
+  return value.replace(/[\s-]/g, "");
+}
+
+// A code field (data-code-length) holds that many digits once spaces and dashes are gone:
+// a typo is told here, instead of costing one of the code's few tries.
+function checkCodeShape(input) {
+  const length = Number(input.dataset.codeLength);
+  const shaped = new RegExp("^[0-9]{" + length + "}$").test(normalizeCode(input.value));
+  input.setCustomValidity(shaped ? "" : "type the " + length + " digits from the mail.");
+}
+
 // The browser's own checks (required, type="email", minlength), reported like the server's.
 function checkFields(form) {
+  for (const input of form.querySelectorAll("input[data-code-length]")) checkCodeShape(input);
   const bad = Array.from(form.querySelectorAll("input")).filter((input) => !input.validity.valid);
   if (bad.length === 0) return true;
   const label = (input) => input.closest("label").firstChild.textContent.trim();
@@ -103,6 +122,9 @@ function storage(action) {
 
 let resetToken = null;
 
+// The address a code was asked for, so that the code page need not ask for it again.
+const CODE_EMAIL_KEY = "fastapi-password-reset-demo:code-email";
+
 function forgetToken() {
   resetToken = null;
   storage((store) => store.removeItem(TOKEN_KEY));
@@ -139,6 +161,24 @@ async function prepareReset(form, tokenFromLink) {
   form.hidden = false;
 }
 
+function showSignInLink(form) {
+  form.hidden = true;
+  const box = messageBox(form);
+  const signIn = document.createElement("a");
+  signIn.href = "/signin";
+  signIn.textContent = "sign in now";
+  box.replaceChildren("Your password has been changed. You can ", signIn, ".");
+  box.className = "message ok";
+}
+
+// A refused code: the page's own words (from its template), the code field marked.
+function codeRefused(form) {
+  const box = messageBox(form);
+  box.replaceChildren(document.getElementById(form.id + "-refused").content.cloneNode(true));
+  box.className = "message error";
+  markInvalid(form, ["code"]);
+}
+
 const handlers = {
   async register(form) {
     const { ok, data } = await post("/auth/register", fields(form));
@@ -146,11 +186,24 @@ const handlers = {
     markInvalid(form, []);
     show(form, "Account created for " + data.email + ".", true);
   },
-  async forgot(form) {
-    const { ok, data } = await post("/auth/forgot-password", fields(form));
+  async forgot(form, submitter) {
+    // Each button names its route: a link from the link router, a code from the code router.
+    const url = (submitter && submitter.dataset.url) || "/auth/forgot-password";
+    const byCode = Boolean(submitter && submitter.dataset.sends === "code");
+    const { email } = fields(form);
+    const { ok, data } = await post(url, { email });
     if (!ok) return refuse(form, data && data.detail);
     markInvalid(form, []);
-    show(form, "If an account exists for this address, a reset link is on its way. Check the outbox.", true);
+    if (!byCode) {
+      return show(form, "If an account exists for this address, a reset link is on its way. Check the outbox.", true);
+    }
+    storage((store) => store.setItem(CODE_EMAIL_KEY, email));
+    const enter = document.createElement("a");
+    enter.href = "/reset-code";
+    enter.textContent = "enter the code";
+    const box = messageBox(form);
+    box.replaceChildren("If an account exists for this address, a code is on its way. Check the outbox, then ", enter, ".");
+    box.className = "message ok";
   },
   async reset(form) {
     if (!resetToken) return linkRefused(form);
@@ -159,13 +212,16 @@ const handlers = {
     if (detail === "RESET_PASSWORD_BAD_TOKEN") return linkRefused(form);
     if (!ok) return refuse(form, detail);
     forgetToken();
-    form.hidden = true;
-    const box = messageBox(form);
-    const signIn = document.createElement("a");
-    signIn.href = "/signin";
-    signIn.textContent = "sign in now";
-    box.replaceChildren("Your password has been changed. You can ", signIn, ".");
-    box.className = "message ok";
+    showSignInLink(form);
+  },
+  async "reset-code"(form) {
+    const { email, code, password } = fields(form);
+    const { ok, data } = await post(form.dataset.url, { email, token: normalizeCode(code), password });
+    const detail = data && data.detail;
+    if (detail === "RESET_PASSWORD_BAD_TOKEN") return codeRefused(form);
+    if (!ok) return refuse(form, detail);
+    storage((store) => store.removeItem(CODE_EMAIL_KEY));
+    showSignInLink(form);
   },
   async signin(form) {
     const { ok, data } = await post("/auth/jwt/login", fields(form), true);
@@ -185,11 +241,17 @@ for (const form of document.querySelectorAll("form")) {
     event.preventDefault();
     if (!checkFields(form)) return;
     try {
-      await handlers[form.id](form);
+      await handlers[form.id](form, event.submitter);
     } catch (error) {
       show(form, "The server could not be reached.", false);
     }
   });
+}
+
+// The code page starts with the address the code was asked for in this tab, if any.
+const codeForm = document.getElementById("reset-code");
+if (codeForm && !codeForm.elements.email.value) {
+  codeForm.elements.email.value = storage((store) => store.getItem(CODE_EMAIL_KEY)) || "";
 }
 
 const resetForm = document.getElementById("reset");

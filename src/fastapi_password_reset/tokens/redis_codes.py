@@ -135,7 +135,10 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         Without a user (an unknown address) the same check runs against nobody's key, so an
         unknown address costs what a wrong code does.
         """
-        code = token.strip().upper() if self.alphabet.isupper() else token.strip()
+        # People copy "4821 3906" or "7KQ4-XMD3" as the mail shows it: the separators (never
+        # in an alphabet) and the case of an upper-case alphabet are not part of the code.
+        code = "".join(token.split()).replace("-", "")
+        code = code.upper() if self.alphabet.isupper() else code
         well_formed = len(code) == self.code_length and all(c in self.alphabet for c in code)
         owner = user_id if user_id is not None else DECOY_ACCOUNT.id
         tag, code_key, _ = self._code_keys(owner)
