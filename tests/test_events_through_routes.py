@@ -105,3 +105,20 @@ async def test_shed_jobs_are_reported() -> None:
         work.submit(nothing)
         release.set()
     assert (Event.JOB_SHED, "overflow") in kinds(events)
+
+
+async def test_a_store_outage_while_mailing_is_reported() -> None:
+    """forgot-password with the token store down: store_unavailable, with the user."""
+    from tests.test_failures import UnreachableStore
+
+    events: list[ResetEvent] = []
+    strategy = UnreachableStore()
+    async with open_harness(strategy, on_event=events.append) as harness:
+        user = await harness.add_user()
+        strategy.down = True
+        await harness.forgot(user.email)
+    assert [(e.event, e.user_id, e.reason) for e in events][-1] == (
+        Event.STORE_UNAVAILABLE,
+        user.id,
+        "token_store",
+    )

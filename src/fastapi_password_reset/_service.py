@@ -122,6 +122,7 @@ class PasswordResetService(Generic[UD]):
                     user.id,
                     exc,
                 )
+                self.events.emit(Event.STORE_UNAVAILABLE, user_id=user.id, reason="token_store")
                 return ForgotOutcome.STORE_UNAVAILABLE
             except Exception as exc:
                 logger.error(
@@ -161,6 +162,7 @@ class PasswordResetService(Generic[UD]):
         except Exception as exc:
             logger.debug("forgot-password: decoy issue failed (%s)", type(exc).__name__)
         self.events.emit(Event.NO_ACCOUNT)
+        remember_secret(email)  # a mailer's error quotes the address it refused
         hook = self.after_forgot_password_unknown
         if hook is None:
             await self._hook_hop(self.after_forgot_password)

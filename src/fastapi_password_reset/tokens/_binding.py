@@ -80,7 +80,7 @@ class BindOnce:
 
     def bind(self, secret: Secret, lifetime_seconds: int, min_interval_seconds: float = 0) -> None:
         lifetime = check_lifetime(lifetime_seconds, name="reset_password_token_lifetime_seconds")
-        if isinstance(min_interval_seconds, bool) or min_interval_seconds < 0:
+        if isinstance(min_interval_seconds, bool) or not min_interval_seconds >= 0:  # NaN too
             raise ValueError("min_interval_seconds must be a non-negative number")
         key = secret_bytes(secret, name="reset_password_token_secret")
         # The throttle never outlasts a token: the Redis key that holds it must not outlive

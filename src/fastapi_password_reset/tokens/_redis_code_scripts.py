@@ -11,7 +11,8 @@ One user has at most one live code, in one hash that expires with it:
 A wrong try is counted in the same script that checks the code, so no number of concurrent
 guesses gets more than ``max_attempts`` counted: the script that counts the last one deletes
 the code, and every later try, the right code included, finds nothing. Like the token scripts,
-each has the same effect when redis-py runs it again after a lost reply.
+each gives the same answer when redis-py runs it again after a lost reply; a retried check of a
+wrong code counts it twice, which errs on the safe side (the guesser gains no try).
 """
 
 from __future__ import annotations

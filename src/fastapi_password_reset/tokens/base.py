@@ -36,9 +36,6 @@ class ResetTicket:
 
 
 class ResetTokenStrategy(Protocol):
-    requires_email: bool
-    """Whether a reset names its account by e-mail beside the token (short codes do)."""
-
     """Issues, reads, uses up and revokes password-reset tokens.
 
     A router binds one secret and one lifetime to it before any other call. A token is read
@@ -47,6 +44,9 @@ class ResetTokenStrategy(Protocol):
     ``restore_token`` gives a consumed token back when the write failed. A store that cannot be
     reached raises `TokenStoreUnavailableError`.
     """
+
+    requires_email: bool
+    """Whether a reset names its account by e-mail beside the token (short codes do)."""
 
     def bind(
         self,

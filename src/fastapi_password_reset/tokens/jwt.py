@@ -72,9 +72,10 @@ class JWTResetTokenStrategy:
     ) -> str | None:
         """A token for the user; None when ``throttle`` and this process issued one too
         recently (JWT mode has no shared store: each worker process throttles on its own)."""
-        if throttle and self._throttled(user.id):
-            return None
-        return self._encode(user.id, self._settings.fingerprint(user), lifetime_seconds)
+        throttled = throttle and self._throttled(user.id)
+        # Encoded even when throttled: a throttled request costs what any other does.
+        token = self._encode(user.id, self._settings.fingerprint(user), lifetime_seconds)
+        return None if throttled else token
 
     async def issue_decoy(self) -> None:
         self._throttled(DECOY_ACCOUNT.id, record=False)

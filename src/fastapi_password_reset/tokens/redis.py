@@ -185,9 +185,9 @@ class RedisResetTokenStrategy:
 
         redis-py's asyncio connections sometimes fail with a bare AttributeError or TypeError
         from inside the transport (a connection closed under a write: redis-py issues #4287
-        and #3546) instead of a ConnectionError. Every command sent here gives the same result
-        when run twice (the scripts are written for redis-py's own retries), so such a
-        failure is retried once, then reported as the store being unavailable.
+        and #3546) instead of a ConnectionError. Every command sent here is safe to run twice
+        (the scripts are written for redis-py's own retries), so such a failure is retried
+        once, then reported as the store being unavailable.
         """
         for attempt in range(2):
             try:
