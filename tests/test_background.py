@@ -147,3 +147,26 @@ async def harness_login(client: httpx.AsyncClient) -> httpx.Response:
     return await client.post(
         "/auth/jwt/login", data={"username": "alice@example.com", "password": PASSWORD}
     )
+
+
+async def test_hook_threads_are_daemons_that_carry_the_callers_context() -> None:
+    """Sync hooks run on daemon threads of the library's own, with the caller's context."""
+    import contextvars
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
+    marker.set("the request's")
+    work = BackgroundWork(hook_threads=2)
+
+    def look() -> tuple[bool, str, str]:
+        thread = threading.current_thread()
+        return thread.daemon, thread.name, marker.get()
+
+    daemon, name, seen = await work.run_sync(look)
+    assert (daemon, seen) == (True, "the request's")
+    assert name.startswith("fastapi-password-reset-hook-")
+
+    def fail() -> None:
+        raise LookupError("a hook's own error")
+
+    with pytest.raises(LookupError, match="own error"):
+        await work.run_sync(fail)

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import threading
 import time
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -141,11 +142,10 @@ class VerifyCounter:
 
 @pytest.mark.parametrize("stored", ["outdated", "current", "corrupt"])
 async def test_a_refused_password_costs_one_current_verification(stored: str) -> None:
-    """Against a cheaper (or unreadable) stored hash, a wrong password also spends one
-    verification under the current parameters, so the answer does not come early."""
+    """Against a cheaper (or unreadable) stored hash, a wrong password spends the difference:
+    the argon2 work (time x memory) of its verifications adds up to one current verification."""
     parameters = dataclasses.replace(CHEAPEST, time_cost=2, memory_cost=16)
     helper = PasswordHelper(parameters)
-    current = "m=16,t=2,p=1"
     hashed = {
         "outdated": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("right"),
         "current": await helper.hash("right"),
@@ -153,7 +153,21 @@ async def test_a_refused_password_costs_one_current_verification(stored: str) ->
     }[stored]
     counter = VerifyCounter(helper._hasher)
     helper._hasher = counter  # type: ignore[assignment]
+    padding = VerifyCounter(PasswordHasher.from_parameters(parameters))
+    original_padding = helper._padding
+
+    def counted_padding(memory_cost: int) -> tuple[Any, str]:
+        hasher, padded = original_padding(memory_cost)
+        padding.inner = hasher
+        return padding, padded
+
+    helper._padding = counted_padding  # type: ignore[method-assign]
     assert await helper.verify_and_update("wrong", hashed) == (False, None)
-    assert counter.verified[-1] == current
-    expected = 1 if stored == "current" else 2
-    assert len(counter.verified) == expected
+
+    def work(settings: str) -> int:
+        values = dict(item.split("=") for item in settings.split(","))
+        return int(values["t"]) * int(values["m"])
+
+    readable = [s for s in counter.verified if stored != "corrupt"]
+    spent = sum(work(s) for s in [*readable, *padding.verified])
+    assert spent == 2 * 16

@@ -117,7 +117,13 @@ async def stored_hash(url: str, user: UserDB) -> str:
 
 
 @asynccontextmanager
-async def uvicorn_workers(settings: dict[str, str], log: Path) -> AsyncIterator[str]:
+async def uvicorn_workers(
+    settings: dict[str, str],
+    log: Path,
+    stop: signal.Signals = signal.SIGTERM,
+    groups: list[int] | None = None,
+    workers: int = WORKERS,
+) -> AsyncIterator[str]:
     """``uvicorn tests.worker_app:app --workers WORKERS`` on a free port, until the block ends.
 
     Yields its base URL once every worker has finished its startup; output goes to ``log``.
@@ -126,7 +132,7 @@ async def uvicorn_workers(settings: dict[str, str], log: Path) -> AsyncIterator[
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "tests.worker_app:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
     env = {**os.environ, **settings, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as output:
@@ -139,21 +145,23 @@ async def uvicorn_workers(settings: dict[str, str], log: Path) -> AsyncIterator[
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    if groups is not None:
+        groups.append(process.pid)  # the process group of the server and its workers
     try:
 
         def all_workers_started() -> bool:
             if process.returncode is not None:
                 raise RuntimeError(f"uvicorn exited with {process.returncode}")
             started = log.read_text(errors="replace").count("Application startup complete.")
-            return started >= WORKERS and port_open(port)
+            return started >= workers and port_open(port)
 
-        await eventually(all_workers_started, STARTUP_TIMEOUT, f"{WORKERS} uvicorn workers")
+        await eventually(all_workers_started, STARTUP_TIMEOUT, f"{workers} uvicorn workers")
         yield f"http://127.0.0.1:{port}"
     finally:
         with anyio.CancelScope(shield=True):  # stopped even when the test is cancelled
             if process.returncode is None:
                 with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
+                    os.killpg(process.pid, stop)
                 with anyio.move_on_after(15) as waiting:
                     await process.wait()
                 if waiting.cancelled_caught:
@@ -324,9 +332,15 @@ async def test_database_failures_leave_no_secret_in_the_server_log(tmp_path: Pat
     assert user.hashed_password == outdated
 
 
-async def test_a_hanging_mail_hook_does_not_hold_the_server_at_shutdown(tmp_path: Path) -> None:
-    """SIGTERM with a sync mail hook that never returns: the workers exit after the drain
-    timeout, saying they dropped the job, instead of waiting for the hook."""
+# One process: uvicorn's own workers leave through os._exit, which would hide a thread that
+# holds the interpreter at exit.
+@pytest.mark.parametrize("workers", [1, WORKERS], ids=["one-process", "workers"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_hanging_mail_hook_does_not_hold_the_server_at_shutdown(
+    tmp_path: Path, stop: signal.Signals, workers: int
+) -> None:
+    """SIGTERM or Ctrl-C with a sync mail hook that never returns: the workers exit after the
+    drain timeout, saying they dropped the job, instead of waiting for the hook's thread."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
     await create_user(url, PasswordHelper(CHEAPEST))
     hooks = tmp_path / "hooks"
@@ -340,8 +354,9 @@ async def test_a_hanging_mail_hook_does_not_hold_the_server_at_shutdown(tmp_path
         "WORKER_APP_DRAIN_SECONDS": "1",
     }
     log = tmp_path / "uvicorn.log"
+    groups: list[int] = []
     async with (
-        uvicorn_workers(settings, log) as base_url,
+        uvicorn_workers(settings, log, stop, groups, workers) as base_url,
         httpx.AsyncClient(base_url=base_url, timeout=30) as client,
     ):
         assert (
@@ -353,3 +368,17 @@ async def test_a_hanging_mail_hook_does_not_hold_the_server_at_shutdown(tmp_path
     output = log.read_text(errors="replace")
     assert "job_shed" in output and "reason=shutdown" in output, output
     assert stopped_after < 8, f"shutdown took {stopped_after:.1f} s:\n{output}"
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(groups[0], 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    # Every worker too, not only the server process: none may linger on the hook's thread.
+    try:
+        await eventually(group_gone, 5, "every worker process to exit")
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(groups[0], signal.SIGKILL)

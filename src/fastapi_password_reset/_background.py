@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-import anyio.to_thread
-from anyio import CapacityLimiter
-
+from fastapi_password_reset._hook_threads import HookThreads
 from fastapi_password_reset._redaction import redacted_traceback
 
 logger = logging.getLogger("fastapi_password_reset")
@@ -32,13 +29,12 @@ class BackgroundWork:
       ``max_pending`` wait to start. When a job arrives and both are full, the *oldest*
       waiting job is shed (logged, counted, reported through ``on_shed``): under a flood the
       most recent requests, the ones a person is waiting on, are served first.
-    - **Isolated threads.** Sync hooks run on at most ``hook_threads`` threads of the
-      library's own, through AnyIO with a capacity limiter of their own: a slow mailer can
-      never take the threads that the application's sync endpoints and dependencies use (AnyIO
-      gives those 40 by default).
+    - **Isolated threads.** Sync hooks run on ``hook_threads`` threads of the library's own
+      (`HookThreads`): a slow mailer can never take the threads that the application's sync
+      endpoints and dependencies use (AnyIO gives those 40 by default).
     - **Bounded shutdown.** `drain` waits at most ``drain_timeout_seconds``, then cancels what
       is left and logs how many jobs it abandoned. A sync hook that hangs keeps its thread, but
-      it is a daemon thread: it cannot hold the process up.
+      a daemon thread: it cannot hold the process up at exit.
     """
 
     def __init__(
@@ -69,7 +65,7 @@ class BackgroundWork:
         (the events use it); without it, the drop is logged here."""
         self._waiting: deque[tuple[contextvars.Context, Job, tuple[Any, ...]]] = deque()
         self._running: set[asyncio.Task[object]] = set()
-        self._limiter: CapacityLimiter | None = None
+        self._threads = HookThreads(hook_threads)
 
     @property
     def pending(self) -> int:
@@ -99,10 +95,7 @@ class BackgroundWork:
 
     async def run_sync(self, function: Callable[..., T], *args: Any) -> T:
         """Run a sync hook on the library's own threads, in a copy of the current context."""
-        if self._limiter is None:
-            self._limiter = CapacityLimiter(self.hook_threads)
-        call = functools.partial(contextvars.copy_context().run, function, *args)
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter, abandon_on_cancel=True)
+        return await self._threads.run(function, *args)
 
     async def drain(self, within_seconds: float | None = None) -> int:
         """Wait for every job accepted so far (and any they start); the number abandoned.

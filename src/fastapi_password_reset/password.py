@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -73,6 +74,7 @@ class PasswordHelper:
         self.parameters = parameters
         self._hasher = PasswordHasher.from_parameters(parameters)
         self._dummy_hash: str | None = None
+        self._paddings: dict[int, tuple[PasswordHasher, str]] = {}
         concurrency = max_concurrent_hashes or os.cpu_count() or 1
         self._executor = _hashing_executor(concurrency, niceness)
 
@@ -100,29 +102,42 @@ class PasswordHelper:
 
         A stored hash made with cheaper parameters verifies faster than a current one, so a
         wrong password against it would answer early and tell that the account exists and is
-        old (Django calls the fix "harden_runtime"). A refused password then spends one
-        verification under the current parameters; an accepted one spends the rehash.
+        old (Django calls the fix "harden_runtime"). A refused password then spends the
+        difference: one more verification, with the current time cost and just the memory
+        that makes the two add up to one current verification (argon2's work grows with
+        time x memory). An accepted one spends the rehash.
         """
         try:
             self._hasher.verify(hashed_password, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            if self._cheaper_than_current(hashed_password):
-                self._verify_dummy()
+            self._spend_the_difference(hashed_password)
             return False, None
         if self._hasher.check_needs_rehash(hashed_password):
             return True, self._hasher.hash(password)
         return True, None
 
-    def _cheaper_than_current(self, hashed_password: str) -> bool:
+    def _spend_the_difference(self, hashed_password: str) -> None:
+        current = self.parameters
         try:
             stored = extract_parameters(hashed_password)
+            spent = stored.time_cost * stored.memory_cost
         except InvalidHashError:
-            return True  # refused without any work: spend it
-        current = self.parameters
-        return stored.time_cost * stored.memory_cost < current.time_cost * current.memory_cost
-
-    def _verify_dummy(self) -> None:
-        if self._dummy_hash is None:
-            self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD)
+            spent = 0  # refused without any work: spend a whole verification
+        missing = current.time_cost * current.memory_cost - spent
+        if missing * 10 < current.time_cost * current.memory_cost:
+            return  # within a tenth of a current verification already
+        memory = max(8 * current.parallelism, missing // current.time_cost)
+        hasher, padding = self._padding(memory)
         with contextlib.suppress(VerificationError):
-            self._hasher.verify(self._dummy_hash, _DUMMY_PASSWORD + "!")
+            hasher.verify(padding, _DUMMY_PASSWORD + "!")
+
+    def _padding(self, memory_cost: int) -> tuple[PasswordHasher, str]:
+        """A hasher using ``memory_cost`` KiB and a hash of its own to verify against (kept:
+        outdated hashes come in a few shapes, one per past setting)."""
+        if memory_cost not in self._paddings:
+            parameters = dataclasses.replace(self.parameters, memory_cost=memory_cost)
+            hasher = PasswordHasher.from_parameters(parameters)
+            if len(self._paddings) >= 16:
+                self._paddings.pop(next(iter(self._paddings)))
+            self._paddings[memory_cost] = (hasher, hasher.hash(_DUMMY_PASSWORD))
+        return self._paddings[memory_cost]
