@@ -135,3 +135,22 @@ async def test_a_redis_decoy_stores_nothing(store: str, request: pytest.FixtureR
     keys = [key async for key in client.scan_iter(match=f"{strategy.key_prefix}:*")]
     assert keys == []
     await client.aclose()
+
+
+async def test_an_unknown_address_builds_a_user_model_too() -> None:
+    """The no-account path validates a decoy model, as a lookup that finds a user does."""
+    built: list[str] = []
+
+    class CountedUserDB(UserDB):
+        @classmethod
+        def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+            built.append(str(obj.get("email")) if isinstance(obj, dict) else "")
+            return super().model_validate(obj, *args, **kwargs)
+
+    users = FastAPIUsers(
+        InMemoryUserDatabase(CountedUserDB), [], User, UserCreate, UserUpdate, CountedUserDB,
+        password_helper=PasswordHelper(CHEAPEST),
+    )  # fmt: skip
+    service = users.get_reset_password_service(SECRET)
+    assert await service.forgot_password("nobody@example.com") is not None
+    assert built == ["decoy@example.com"]

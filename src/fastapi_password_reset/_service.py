@@ -98,6 +98,7 @@ class PasswordResetService(Generic[UD]):
         # Sync after-hooks run on the background work's own threads.
         self.background = background if background is not None else BackgroundWork()
         self.events = events if events is not None else EventRecorder()
+        self._decoy_fields: dict[str, object] | None = None
 
     async def forgot_password(self, email: str, request: Request | None = None) -> ForgotOutcome:
         """Look the address up, issue a token, call ``after_forgot_password``; never raises.
@@ -112,6 +113,7 @@ class PasswordResetService(Generic[UD]):
                 self.events.emit(Event.STORE_UNAVAILABLE, reason="user_database")
                 return ForgotOutcome.FAILED
             if user is None or not user.is_active:
+                self._build_decoy_user(user)
                 return await self._no_account(email, request)
             remember_secret(user.hashed_password)
             try:
@@ -177,6 +179,24 @@ class PasswordResetService(Generic[UD]):
                 events=self.events,
             )
         return ForgotOutcome.NO_ACCOUNT
+
+    def _build_decoy_user(self, found: UD | None) -> None:
+        """Build a user model as a lookup that found one does, when this one found none.
+
+        A found user costs the database adapter a model (validated from its row); without
+        this, an unknown address would leave less work behind than a known one.
+        """
+        if found is not None:
+            return  # an inactive user: the lookup built one already
+        model = getattr(self.user_db, "user_db_model", None)
+        if self._decoy_fields is None and model is not None:
+            try:
+                decoy = model(email="decoy@example.com", hashed_password="$argon2id$decoy")
+                self._decoy_fields = decoy.model_dump()
+            except Exception:  # an application model with required fields of its own
+                self._decoy_fields = {}
+        if model is not None and self._decoy_fields:
+            model.model_validate(self._decoy_fields)
 
     async def _hook_hop(self, hook: object) -> None:
         """The library's part of calling ``hook``, calling nothing: a thread hop for a sync
@@ -266,6 +286,8 @@ class PasswordResetService(Generic[UD]):
             named = await self.user_db.get_by_email(email)
             if named is not None and named.is_active:
                 user_id = named.id
+            else:
+                self._build_decoy_user(named)
         ticket: ResetTicket | None = await self.token_strategy.read_token(token, user_id=user_id)
         if ticket is None:
             raise BadResetTokenError(TokenRefusal.INVALID)
