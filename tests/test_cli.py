@@ -358,3 +358,36 @@ def test_bad_arguments_and_unreachable_servers_give_one_line_and_nonzero_exit(
     assert result.stderr.count("\n") == 1
     assert message in result.stderr
     assert result.stderr.startswith("fastapi-password-reset: error: ")
+
+
+@pytest.mark.parametrize("store", ["redis", "redis-cluster"])
+async def test_codes_are_counted_and_revoked_with_the_codes_flag(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    """--codes reaches a user's outstanding code; without it the command finds nothing."""
+    from fastapi_password_reset.tokens import RedisResetCodeStrategy
+
+    server: RedisServer | RedisCluster = request.getfixturevalue(
+        "redis_cluster" if store == "redis-cluster" else "redis_server"
+    )
+    client: Any = (
+        redis.asyncio.RedisCluster.from_url(server.url)
+        if store == "redis-cluster"
+        else redis.asyncio.Redis.from_url(server.url)
+    )
+    prefix = f"cli-codes-{uuid.uuid4().hex[:8]}"
+    strategy = RedisResetCodeStrategy(client, key_prefix=prefix)
+    strategy.bind(SECRET, 600)
+    user = new_user()
+    code = await strategy.issue_token(user)
+    assert code is not None
+    cluster = ["--cluster"] if store == "redis-cluster" else []
+    where = ["--redis-url", server.url, "--user-id", str(user.id), "--key-prefix", prefix]
+    assert run("count", *where, *cluster).returncode == 3
+    assert outcome(run("count", "--codes", *where, *cluster))[:2] == (
+        0,
+        f"1 live token of user {user.id}\n",
+    )
+    assert run("revoke", "--codes", *where, *cluster).returncode == 0
+    assert await strategy.read_token(code, user_id=user.id) is None
+    await client.aclose()

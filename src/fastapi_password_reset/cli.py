@@ -88,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--cluster", action="store_true", help="the URL names a Redis Cluster node")
     common.add_argument("--key-prefix", default="password-reset", help="as given to the strategy")
     common.add_argument(
+        "--codes",
+        action="store_true",
+        help="the application uses RedisResetCodeStrategy (short codes), not link tokens",
+    )
+    common.add_argument(
         "--secret-env",
         default=SECRET_ENV,
         metavar="NAME",
@@ -166,6 +171,7 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
     from fastapi_password_reset.exceptions import InsecureSecretError
     from fastapi_password_reset.tokens.base import TokenStoreUnavailableError
     from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
+    from fastapi_password_reset.tokens.redis_codes import RedisResetCodeStrategy
 
     secret = os.environ.get(arguments.secret_env)
     if not secret:
@@ -196,7 +202,8 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
             "(check --key-prefix, the database in the URL and the secret)"
         )
     try:
-        strategy = RedisResetTokenStrategy(client, key_prefix=arguments.key_prefix)
+        kind = RedisResetCodeStrategy if arguments.codes else RedisResetTokenStrategy
+        strategy = kind(client, key_prefix=arguments.key_prefix)
         strategy.bind(secret, UNUSED_LIFETIME_SECONDS)
         await strategy.ping()
         if isinstance(client, Redis) and await _cluster_enabled(client):
