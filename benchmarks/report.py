@@ -10,16 +10,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks import report_after_response
+from benchmarks.report_tables import table as _table
+from benchmarks.report_tables import verdict as _verdict
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 IMAGES = DOCS / "img"
 NOTES = Path(__file__).resolve().parent / "notes.md"
 FU = "fastapi-users"
 OURS = ("this library (JWT)", "this library (Redis)")
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**missed**"
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -54,7 +54,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     once = results["exactly_once_across_workers"]["successes_per_token"]
     rows.append(("single use across 4 workers: exactly one 200 per raced token",
                  f"{sorted(set(once))} over {len(once)} tokens", _verdict(set(once) == {1})))  # fmt: skip
-    return rows
+    return rows + report_after_response.targets(results["after_response"])
 
 
 def _plots(results: dict[str, Any]) -> None:
@@ -126,14 +126,25 @@ def _plots(results: dict[str, Any]) -> None:
     plt.close(figure)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+def _code_measured(source: dict[str, Any]) -> str:
+    start, end = source["at_start"], source["at_end"]
+    changed = start["src_files_changed"]
+    dirty = f" with {changed} changed file(s) under src/" if changed else ""
+    text = (
+        f"Code measured: commit `{start['commit']}`{dirty}, source digest `{start['src_digest']}`."
+    )
+    if end["src_digest"] != start["src_digest"]:
+        text += (
+            f" **The library's source changed during the run** (digest `{end['src_digest']}` "
+            f"at the end, commit `{end['commit']}`): sections that began after the change "
+            "measured the new code, as the table below shows."
+        )
+    return text
 
 
 def write(results: dict[str, Any]) -> None:
     _plots(results)
+    report_after_response.plots(results["after_response"], IMAGES)
     impl = results["implementations"]
     env = results["environment"]
     machine = env["machine"]
@@ -169,10 +180,16 @@ def write(results: dict[str, Any]) -> None:
         for w, s in sorted(results["scaling"].items(), key=lambda item: int(item[0]))
     ]
     target_rows = [list(row) for row in targets(results)]
+    code = _code_measured(results["source"])
+    quick_note = (
+        " A quick run (`make bench-quick`): fewer samples than `make bench`, as each table says."
+        if results.get("quick")
+        else ""
+    )
     notes = NOTES.read_text() if NOTES.exists() else ""
     text = f"""# Benchmarks
 
-Produced by `make bench` on {results["finished"]} ({results["duration_seconds"]:.0f} s); raw
+Produced by `{"make bench-quick" if results.get("quick") else "make bench"}` on {results["finished"]} ({results["duration_seconds"]:.0f} s); raw
 numbers in `benchmarks/results/latest.json`. Each implementation runs as a real uvicorn server
 on loopback, with the same FastAPI ({env["this_library_environment"]["fastapi"]}), the same
 in-memory user store, the same argon2id parameters
@@ -182,7 +199,14 @@ and the same client ({env["parameters"]["http_client"]}). fastapi-users
 {env["fastapi_users_environment"]["fastapi-users"]} runs in its own virtual environment.
 
 Machine: {machine["cpu"]}, {machine["cores"]} cores, {machine["memory_gib"]} GiB,
-Python {machine["python"]}; {env["redis_server"].split(" sha")[0]}.
+Python {machine["python"]}; {env["redis_server"].split(" sha")[0]}. {code}{quick_note}
+
+The machine and the checkout are not reserved for the benchmark: CPU time used meanwhile by
+other processes (another engineer's test runs, say) is measured per section from `/proc`, and
+the digest of the library's source (`src/`) is taken as each section begins. Where other
+processes took a large share, latencies in that section are inflated by it.
+
+{report_after_response.load_table(results["machine_load"])}
 
 ## Targets
 
@@ -239,6 +263,7 @@ tokens, each raced by {results["exactly_once_across_workers"]["racers_per_token"
 connections spread over 4 workers; successes per token:
 {sorted(set(results["exactly_once_across_workers"]["successes_per_token"]))}.
 
+{report_after_response.section(results["after_response"])}
 {notes}"""
     DOCS.mkdir(exist_ok=True)
     (DOCS / "benchmarks.md").write_text(text)

@@ -16,9 +16,18 @@ from typing import Any
 import redis.asyncio
 from tqdm import tqdm
 
-from benchmarks import http_measures, inprocess, load, memory, report
+from benchmarks import (
+    after_response,
+    http_measures,
+    inprocess,
+    load,
+    memory,
+    report,
+    source,
+)
 from benchmarks.environment import describe
-from benchmarks.servers import ROOT, AppServer
+from benchmarks.machine import Meter
+from benchmarks.servers import PYTHON, ROOT, AppServer
 from tests.redis_servers import RedisCluster, RedisServer, temporary_directory
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -50,82 +59,97 @@ async def measure_server(
     return {"forgot_password": forgot, "loop_freedom": loop}
 
 
-async def run(fastapi_users_python: str, quick: bool) -> dict[str, Any]:
+async def compare_implementations(
+    fastapi_users_python: str, redis_url: str, counts: dict[str, int], bar: tqdm
+) -> dict[str, Any]:
+    """fastapi-users and this library side by side, each a real uvicorn server."""
+    implementations: dict[str, Any] = {}
+    servers = {
+        "fastapi-users": (fastapi_users_python, "benchmarks.app_fastapi_users", {}),
+        "this library (JWT)": (PYTHON, "benchmarks.app_ours", {"BENCH_TOKENS": "jwt"}),
+        "this library (Redis)": (
+            PYTHON,
+            "benchmarks.app_ours",
+            {"BENCH_TOKENS": "redis", "REDIS_URL": redis_url},
+        ),
+    }
+    with contextlib.ExitStack() as running:
+        started = {
+            name: running.enter_context(AppServer(python, module, env))
+            for name, (python, module, env) in servers.items()
+        }
+        for name, server in started.items():
+            implementations[name] = await measure_server(name, server, counts, bar)
+        bar.set_description("reset latency, implementations taking turns")
+        resets = await http_measures.reset_latency(
+            {name: server.url for name, server in started.items()},
+            counts["resets"],
+            bar.update,
+        )
+        for name, measured in resets.items():
+            implementations[name]["reset_password"] = measured
+    return implementations
+
+
+async def scaling(redis_url: str, counts: dict[str, int], bar: tqdm) -> dict[str, Any]:
+    results: dict[str, Any] = {"scaling": {}}
+    env = {"BENCH_TOKENS": "redis", "REDIS_URL": redis_url}
+    for workers in (1, 2, 4):
+        bar.set_description(f"forgot-password rps, {workers} worker(s)")
+        with AppServer(PYTHON, "benchmarks.app_ours", env, workers) as server:
+            results["scaling"][str(workers)] = load.forgot_password_rps(
+                server.url, counts["rps_seconds"], 64
+            )
+            if workers == 4:
+                bar.set_description("single use across 4 workers")
+                results[
+                    "exactly_once_across_workers"
+                ] = await http_measures.exactly_once_across_workers(
+                    server.url, counts["race_tokens"], counts["race_connections"]
+                )
+                bar.update(1)
+        bar.update(1)
+    return results
+
+
+async def run(fastapi_users_python: str, quick: bool, meter: Meter) -> dict[str, Any]:
     counts = plan(quick)
+    after_counts = after_response.plan(quick)
     per_server = counts["forgot_pairs"] + counts["resets"] + counts["probes"]
-    total = 3 * per_server + 3 + 1 + 3 + 1
-    results: dict[str, Any] = {"plan": counts, "implementations": {}}
+    total = 3 * per_server + 3 + 1 + 3 + 1 + after_response.steps(after_counts)
+    results: dict[str, Any] = {"plan": counts}
     single = RedisServer(temporary_directory())
     cluster = RedisCluster(temporary_directory())
     single.start()
     cluster.start()
     try:
         with tqdm(total=total, unit="step", dynamic_ncols=True, mininterval=2) as bar:
-            servers = {
-                "fastapi-users": (fastapi_users_python, "benchmarks.app_fastapi_users", {}),
-                "this library (JWT)": ("python", "benchmarks.app_ours", {"BENCH_TOKENS": "jwt"}),
-                "this library (Redis)": (
-                    "python",
-                    "benchmarks.app_ours",
-                    {"BENCH_TOKENS": "redis", "REDIS_URL": single.url},
-                ),
-            }
-            with contextlib.ExitStack() as running:
-                started = {
-                    name: running.enter_context(
-                        AppServer(
-                            str(ROOT / ".venv" / "bin" / "python")
-                            if python == "python"
-                            else python,
-                            module,
-                            env,
-                        )
-                    )
-                    for name, (python, module, env) in servers.items()
-                }
-                for name, server in started.items():
-                    results["implementations"][name] = await measure_server(
-                        name, server, counts, bar
-                    )
-                bar.set_description("reset latency, implementations taking turns")
-                resets = await http_measures.reset_latency(
-                    {name: server.url for name, server in started.items()},
-                    counts["resets"],
-                    bar.update,
+            with meter.section("fastapi-users comparison"):
+                results["implementations"] = await compare_implementations(
+                    fastapi_users_python, single.url, counts, bar
                 )
-                for name, measured in resets.items():
-                    results["implementations"][name]["reset_password"] = measured
 
             bar.set_description("in-process issue + consume")
-            single_client = redis.asyncio.Redis.from_url(single.url)
-            cluster_client = redis.asyncio.RedisCluster.from_url(cluster.url)
-            results["operations_per_second"] = await inprocess.measure(
-                single_client, cluster_client, counts["ops_seconds"], bar.update
-            )
-            bar.set_description("Redis memory per token")
-            results["memory"] = await memory.per_token(single_client)
-            bar.update(1)
-            await single_client.aclose()
-            await cluster_client.aclose()
-
-            results["scaling"] = {}
-            python = str(ROOT / ".venv" / "bin" / "python")
-            env = {"BENCH_TOKENS": "redis", "REDIS_URL": single.url}
-            for workers in (1, 2, 4):
-                bar.set_description(f"forgot-password rps, {workers} worker(s)")
-                with AppServer(python, "benchmarks.app_ours", env, workers) as server:
-                    results["scaling"][str(workers)] = load.forgot_password_rps(
-                        server.url, counts["rps_seconds"], 64
-                    )
-                    if workers == 4:
-                        bar.set_description("single use across 4 workers")
-                        results[
-                            "exactly_once_across_workers"
-                        ] = await http_measures.exactly_once_across_workers(
-                            server.url, counts["race_tokens"], counts["race_connections"]
-                        )
-                        bar.update(1)
+            with meter.section("in-process operations and memory"):
+                single_client = redis.asyncio.Redis.from_url(single.url)
+                cluster_client = redis.asyncio.RedisCluster.from_url(cluster.url)
+                results["operations_per_second"] = await inprocess.measure(
+                    single_client, cluster_client, counts["ops_seconds"], bar.update
+                )
+                bar.set_description("Redis memory per token")
+                results["memory"] = await memory.per_token(single_client)
                 bar.update(1)
+                await single_client.aclose()
+                await cluster_client.aclose()
+
+            with meter.section("workers"):
+                results |= await scaling(single.url, counts, bar)
+
+            # Databases 1 and up: the servers above used database 0.
+            database_zero = single.url.removesuffix("/0")
+            results["after_response"] = await after_response.measure(
+                lambda db: f"{database_zero}/{db}", after_counts, bar, meter
+            )
     finally:
         cluster.stop()
         single.stop()
@@ -135,11 +159,17 @@ async def run(fastapi_users_python: str, quick: bool) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fastapi-users-python", required=True)
-    parser.add_argument("--quick", action="store_true", help="a fifth of the samples")
+    parser.add_argument("--quick", action="store_true", help="fewer samples (a fifth of most)")
     args = parser.parse_args()
     started = time.time()
-    results = asyncio.run(run(args.fastapi_users_python, args.quick))
+    source_at_start = source.snapshot()
+    meter = Meter()
+    with meter.section("whole run"):
+        results = asyncio.run(run(args.fastapi_users_python, args.quick, meter))
     results["environment"] = describe(args.fastapi_users_python)
+    results["source"] = {"at_start": source_at_start, "at_end": source.snapshot()}
+    results["machine_load"] = meter.sections
+    results["quick"] = args.quick
     results["duration_seconds"] = time.time() - started
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ def summary(samples_seconds: list[float]) -> dict[str, float]:
         "median_ms": float(np.median(values)),
         "p99_ms": float(np.percentile(values, 99)),
         "mean_ms": float(values.mean()),
+        "max_ms": float(values.max()),
     }
 
 
