@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import TYPE_CHECKING, Generic
+from typing import TYPE_CHECKING, Generic, Literal
 from uuid import UUID
 
 from fastapi_password_reset._background import BackgroundWork
@@ -32,6 +32,7 @@ from fastapi_password_reset.exceptions import (
     PasswordNotSavedError,
     TokenRefusal,
 )
+from fastapi_password_reset.models import BaseUserDB
 from fastapi_password_reset.password import PasswordHelper
 from fastapi_password_reset.tokens.base import (
     ResetTicket,
@@ -98,7 +99,7 @@ class PasswordResetService(Generic[UD]):
         # Sync after-hooks run on the background work's own threads.
         self.background = background if background is not None else BackgroundWork()
         self.events = events if events is not None else EventRecorder()
-        self._decoy_fields: dict[str, object] | None = None
+        self._decoy: BaseUserDB | Literal[False] | None = None
 
     async def forgot_password(self, email: str, request: Request | None = None) -> ForgotOutcome:
         """Look the address up, issue a token, call ``after_forgot_password``; never raises.
@@ -181,22 +182,23 @@ class PasswordResetService(Generic[UD]):
         return ForgotOutcome.NO_ACCOUNT
 
     def _build_decoy_user(self, found: UD | None) -> None:
-        """Build a user model as a lookup that found one does, when this one found none.
+        """Copy a user model as a lookup that found one does, when this one found none.
 
-        A found user costs the database adapter a model (validated from its row); without
-        this, an unknown address would leave less work behind than a known one.
+        A found user costs the database adapter a model; without this, an unknown address
+        would leave less work behind than a known one. A deep copy of a model built once is
+        what the in-memory store does; validating one anew would overshoot (the e-mail check
+        alone costs more than the copy).
         """
         if found is not None:
             return  # an inactive user: the lookup built one already
         model = getattr(self.user_db, "user_db_model", None)
-        if self._decoy_fields is None and model is not None:
+        if self._decoy is None and model is not None:
             try:
-                decoy = model(email="decoy@example.com", hashed_password="$argon2id$decoy")
-                self._decoy_fields = decoy.model_dump()
+                self._decoy = model(email="decoy@example.com", hashed_password="$argon2id$decoy")
             except Exception:  # an application model with required fields of its own
-                self._decoy_fields = {}
-        if model is not None and self._decoy_fields:
-            model.model_validate(self._decoy_fields)
+                self._decoy = False
+        if self._decoy:
+            self._decoy.model_copy(deep=True)
 
     async def _hook_hop(self, hook: object) -> None:
         """The library's part of calling ``hook``, calling nothing: a thread hop for a sync
