@@ -219,8 +219,8 @@ class PasswordResetService(Generic[UD]):
         (the token still works).
         """
         with collecting_secrets(token, password), self._reporting_refusals():
-            ticket = await self._read(token, email)
-            user = await self._user_of(ticket)
+            ticket, named = await self._read(token, email)
+            user = await self._user_of(ticket, named)
             if self.validate_password is not None:
                 await call_hook(self.validate_password, password, user)
             new_hash = await self.password_helper.hash(password)
@@ -253,7 +253,7 @@ class PasswordResetService(Generic[UD]):
         For a short code a wrong try counts as one of its attempts.
         """
         with collecting_secrets(token), self._reporting_refusals():
-            return await self._user_of(await self._read(token, email))
+            return await self._user_of(*await self._read(token, email))
 
     async def issue_token(self, user: UD, *, lifetime_seconds: int | None = None) -> str:
         """A reset token for ``user`` from application code, never throttled.
@@ -278,8 +278,9 @@ class PasswordResetService(Generic[UD]):
             self.events.emit(Event.STORE_UNAVAILABLE, reason="token_store")
             raise
 
-    async def _read(self, token: str, email: str | None) -> ResetTicket:
-        user_id = None
+    async def _read(self, token: str, email: str | None) -> tuple[ResetTicket, UD | None]:
+        """The ticket, and for a code the account the client named (already loaded)."""
+        user_id, named = None, None
         if self.token_strategy.requires_email:
             # A code is checked against the account the client names. An address without
             # an active account is checked against nobody, at the same cost.
@@ -293,10 +294,12 @@ class PasswordResetService(Generic[UD]):
         ticket: ResetTicket | None = await self.token_strategy.read_token(token, user_id=user_id)
         if ticket is None:
             raise BadResetTokenError(TokenRefusal.INVALID)
-        return ticket
+        return ticket, named
 
-    async def _user_of(self, ticket: ResetTicket) -> UD:
-        user = await self.user_db.get(ticket.user_id)
+    async def _user_of(self, ticket: ResetTicket, named: UD | None = None) -> UD:
+        # A code's account was loaded by address a moment ago: not a second round trip.
+        loaded = named is not None and named.id == ticket.user_id
+        user = named if loaded else await self.user_db.get(ticket.user_id)
         if user is None:
             raise BadResetTokenError(TokenRefusal.NO_USER)
         remember_secret(user.hashed_password)
