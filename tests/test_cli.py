@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -124,13 +125,16 @@ async def test_the_count_is_what_revocation_would_revoke(redis_client: Any) -> N
     assert await strategy.revoke_user_tokens(user.id) == 1
 
 
-async def test_a_user_id_that_is_not_a_uuid_is_a_value_error(redis_client: Any) -> None:
-    """Text that is no UUID is refused before Redis is asked."""
+async def test_a_user_id_that_is_neither_a_uuid_nor_an_integer_is_a_value_error(
+    redis_client: Any,
+) -> None:
+    """Text that is no UUID and no 64-bit integer is refused before Redis is asked."""
     strategy = RedisResetTokenStrategy(redis_client, key_prefix=unique_prefix())
     strategy.bind(SECRET, 600)
     for call in (strategy.count_user_tokens, strategy.revoke_user_tokens):
-        with pytest.raises(ValueError, match="not a user id"):
-            await call("12")
+        for text in ("12x", "1" * 20, "9223372036854775808"):
+            with pytest.raises(ValueError, match="not a user id"):
+                await call(text)
 
 
 # The command.
@@ -169,6 +173,45 @@ async def test_count_and_dry_run_count_without_revoking(
     assert outcome(dry) == (0, f"would revoke 2 tokens of user {user.id}\n", "")
     assert await live(client, prefix, tokens) == 2
     await client.aclose()
+
+
+@dataclass(frozen=True)
+class IntUser:
+    """A user whose id is an int, as with fastapi-users' IntegerIDMixin."""
+
+    id: int
+    email: str = "carol@example.com"
+    hashed_password: str = "$argon2id$stub"
+
+
+@pytest.mark.parametrize("store", ["redis", "redis-cluster"])
+async def test_an_integer_user_id_is_counted_and_revoked(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    """--user-id 42 reaches the tokens of the user whose id is the int 42, and no one else's."""
+    server, client = store_of(store, request)
+    prefix = unique_prefix()
+    strategy = RedisResetTokenStrategy(client, key_prefix=prefix)
+    strategy.bind(SECRET, 600)
+    tokens = [await strategy.issue_token(IntUser(42)) for _ in range(2)]
+    assert all(tokens)
+    others = await issue_tokens(client, prefix, new_user(), 1)
+    cluster_flag = ["--cluster"] if store == "redis-cluster" else []
+    arguments = ["--redis-url", server.url, "--user-id", "42", "--key-prefix", prefix]
+    counted = run("count", *arguments, *cluster_flag)
+    assert outcome(counted) == (0, "2 live tokens of user 42\n", "")
+    revoked = run("revoke", *arguments, *cluster_flag)
+    assert outcome(revoked) == (0, "revoked 2 tokens of user 42\n", "")
+    assert await live(client, prefix, [t for t in tokens if t is not None]) == 0
+    assert await live(client, prefix, others) == 1
+    await client.aclose()
+
+
+def test_the_help_of_a_command_says_which_user_ids_it_takes() -> None:
+    """`revoke --help` names both forms of --user-id."""
+    result = run("revoke", "--help", secret=None)
+    assert result.returncode == 0
+    assert "a UUID, or an integer" in " ".join(result.stdout.split())
 
 
 @pytest.mark.parametrize("store", ["redis", "redis-cluster"])
@@ -337,7 +380,7 @@ SOME_USER = ["--user-id", str(uuid.UUID(int=1))]
     [
         (["revoke", *SOME_USER], SECRET, 2, "give --redis-url or set $REDIS_URL"),
         (["count", *SOME_USER], SECRET, 2, "give --redis-url or set $REDIS_URL"),
-        (["revoke", *UNREACHABLE, "--user-id", "12"], SECRET, 2, "not a UUID"),
+        (["revoke", *UNREACHABLE, "--user-id", "12x"], SECRET, 2, "not a user id (a UUID, or"),
         (["count", *UNREACHABLE], SECRET, 2, "--user-id"),
         (["count", *UNREACHABLE, *SOME_USER, "--dry-run"], SECRET, 2, "--dry-run"),
         (["revoke", *UNREACHABLE, *SOME_USER], None, 1, "FASTAPI_PASSWORD_RESET_SECRET"),

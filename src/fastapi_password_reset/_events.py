@@ -111,7 +111,7 @@ class ResetEvent:
     """
 
     event: Event
-    user_id: UUID | None = None
+    user_id: UUID | int | None = None
     reason: str | None = None
     count: int = 1
 
@@ -215,7 +215,7 @@ class EventRecorder:
         self,
         event: Event,
         *,
-        user_id: UUID | None = None,
+        user_id: UUID | int | None = None,
         reason: str | None = None,
         count: int = 1,
     ) -> None:

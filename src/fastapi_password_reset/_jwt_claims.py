@@ -2,29 +2,56 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import jwt
 
 from fastapi_password_reset.models import MAX_TOKEN_LENGTH
 
+if TYPE_CHECKING:
+    from fastapi_password_reset.tokens.base import UserId
+
 _ALGORITHM = "HS256"
 _FINGERPRINT_CLAIM = "pfp"
 _REQUIRED = ["sub", "aud", "exp", _FINGERPRINT_CLAIM]
 
+# The subject: a UUID as ``str(uuid)`` writes it (what every token issued so far carries), or
+# an int id in decimal. No text is both: a UUID's has 36 characters and four hyphens, an
+# int's at most 20 and no hyphen but a leading minus.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DECIMAL = re.compile(r"-?[0-9]{1,19}")
+INT_ID_RANGE = range(-(2**63), 2**63)
+"""The int ids tokens carry: those of a signed 64-bit column (``BIGINT``)."""
+
+
+def parse_int_id(text: str) -> int | None:
+    """An int id written in decimal (at most 19 digits, within `INT_ID_RANGE`); else None."""
+    if _DECIMAL.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if value in INT_ID_RANGE else None
+
+
+def parse_subject(sub: str) -> UserId | None:
+    """The user id a token names: canonical UUID text or a decimal int; None for anything else."""
+    if _CANONICAL_UUID.fullmatch(sub):
+        return UUID(sub)
+    return parse_int_id(sub)
+
 
 @dataclass(frozen=True)
 class Claims:
-    user_id: UUID
+    user_id: UserId
     fingerprint: str
     expires_at: float
 
 
 def encode(claims: Claims, *, audience: str, key: bytes) -> str:
     payload = {
-        "sub": str(claims.user_id),
+        "sub": str(claims.user_id),  # canonical for a UUID, decimal for an int
         "aud": audience,
         "exp": int(claims.expires_at),
         _FINGERPRINT_CLAIM: claims.fingerprint,
@@ -56,8 +83,7 @@ def decode(token: str | None, *, audience: str, key: bytes, now: float) -> Claim
         return None
     if not isinstance(sub, str) or not isinstance(fingerprint, str):
         return None
-    try:
-        user_id = UUID(sub)
-    except ValueError:
+    user_id = parse_subject(sub)
+    if user_id is None:
         return None
     return Claims(user_id=user_id, fingerprint=fingerprint, expires_at=float(exp))

@@ -12,12 +12,14 @@ import argparse
 import asyncio
 import os
 import sys
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
+
+from fastapi_password_reset.tokens._user_ids import as_user_id
+from fastapi_password_reset.tokens.base import UserId
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
@@ -84,7 +86,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help=f"redis://[user@]host:port/db or rediss://… (default: ${URL_ENV})",
     )
-    common.add_argument("--user-id", required=True, type=_user_id, help="the user's UUID")
+    common.add_argument(
+        "--user-id",
+        required=True,
+        type=_user_id,
+        metavar="ID",
+        help="the user's id: a UUID, or an integer of at most 19 digits",
+    )
     common.add_argument("--cluster", action="store_true", help="the URL names a Redis Cluster node")
     common.add_argument("--key-prefix", default="password-reset", help="as given to the strategy")
     common.add_argument(
@@ -133,11 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_id(text: str) -> uuid.UUID:
+def _user_id(text: str) -> UserId:
     try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a UUID: {text!r}") from None
+        return as_user_id(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _server(url: str) -> str:

@@ -17,6 +17,7 @@ from fastapi_password_reset.tokens.base import (
     StrategyNotBoundError,
     TokenStoreUnavailableError,
     TokenStrategyError,
+    UserId,
 )
 from fastapi_password_reset.tokens.jwt import JWTResetTokenStrategy
 
@@ -36,6 +37,7 @@ __all__ = [
     "StrategyNotBoundError",
     "TokenStoreUnavailableError",
     "TokenStrategyError",
+    "UserId",
 ]
 
 

@@ -18,6 +18,7 @@ from fastapi_password_reset.tokens.base import (
     ResetTicket,
     StrategyAlreadyBoundError,
     StrategyNotBoundError,
+    UserId,
     UserRecord,
 )
 
@@ -38,7 +39,7 @@ class Binding:
 
 @dataclass(frozen=True)
 class _Account:
-    id: UUID
+    id: UserId
     email: str
     hashed_password: str
 
@@ -53,16 +54,6 @@ def check_lifetime(lifetime_seconds: object, *, name: str) -> int:
     if lifetime_seconds <= 0:
         raise ValueError(f"{name} must be positive")
     return lifetime_seconds
-
-
-def as_user_id(user_id: UUID | str) -> UUID:
-    """A user id given as a UUID or as its text (from a shell, a queue, a log line)."""
-    if isinstance(user_id, UUID):
-        return user_id
-    try:
-        return UUID(str(user_id))
-    except ValueError:
-        raise ValueError(f"not a user id (a UUID): {user_id!r}") from None
 
 
 class BindOnce:

@@ -3,9 +3,9 @@
 One user has at most one live code, in one hash that expires with it:
 
 - ``<prefix>:{<tag>}:c``  ``d`` = HMAC-SHA256 of the user id and the code (never the code),
-  ``v`` = "<user id hex>:<account fingerprint>", ``n`` = wrong tries so far, and while a reset
-  holds the code, ``a`` = its attempt id and ``l`` = the end of its claim (Unix milliseconds,
-  server clock).
+  ``v`` = "<user id>:<account fingerprint>" as for a link token, ``n`` = wrong tries so far,
+  and while a reset holds the code, ``a`` = its attempt id and ``l`` = the end of its claim
+  (Unix milliseconds, server clock).
 - ``<prefix>:{<tag>}:i``  the throttle, as for link tokens.
 
 A wrong try is counted in the same script that checks the code, so no number of concurrent

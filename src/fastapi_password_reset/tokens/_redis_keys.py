@@ -9,11 +9,16 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
+from fastapi_password_reset._jwt_claims import INT_ID_RANGE
 from fastapi_password_reset._signing import derive_key
+from fastapi_password_reset.tokens._user_ids import check_user_id
+from fastapi_password_reset.tokens.base import UserId
 
 _B64 = "[A-Za-z0-9_-]"
 _TOKEN_SHAPE = re.compile(rf"({_B64}{{22}})\.({_B64}{{43}})")
-_VALUE_SHAPE = re.compile(rf"([0-9a-f]{{32}}):({_B64}{{22}})")
+# A UUID as 32 lower-case hex digits (as every value stored so far), or "i" and an int in
+# canonical decimal: no leading zero, no "-0". Neither form can be read as the other.
+_VALUE_SHAPE = re.compile(rf"(?:([0-9a-f]{{32}})|i(0|-?[1-9][0-9]{{0,18}})):({_B64}{{22}})")
 
 
 def _b64(data: bytes) -> str:
@@ -24,17 +29,25 @@ def _b64(data: bytes) -> str:
 class StoredToken:
     """What Redis keeps for a token: whose it is and which password it was issued under."""
 
-    user_id: UUID
+    user_id: UserId
     fingerprint: str
 
     def encode(self) -> str:
-        return f"{self.user_id.hex}:{self.fingerprint}"
+        user_id = check_user_id(self.user_id)
+        if isinstance(user_id, UUID):
+            return f"{user_id.hex}:{self.fingerprint}"
+        return f"i{user_id}:{self.fingerprint}"
 
     @classmethod
     def decode(cls, raw: bytes | str | None) -> StoredToken | None:
         text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
         match = _VALUE_SHAPE.fullmatch(text) if text is not None else None
-        return cls(UUID(hex=match[1]), match[2]) if match else None
+        if match is None:
+            return None
+        if match[1] is not None:
+            return cls(UUID(hex=match[1]), match[3])
+        user_id = int(match[2])
+        return cls(user_id, match[3]) if user_id in INT_ID_RANGE else None
 
 
 class TokenKeys:
@@ -49,13 +62,19 @@ class TokenKeys:
 
     def __init__(self, secret_key: bytes, prefix: str) -> None:
         self._tag_key = derive_key(secret_key, "redis-user-tag")
+        self._int_tag_key = derive_key(secret_key, "redis-user-tag-int")
         self._digest_key = derive_key(secret_key, "redis-token-digest")
         self._prefix = prefix
 
-    def tag(self, user_id: UUID) -> str:
-        return _b64(hmac.digest(self._tag_key, user_id.bytes, "sha256")[:16])
+    def tag(self, user_id: UserId) -> str:
+        """The user's tag: a UUID's 16 bytes, or an int's decimal text, each under its own key,
+        so that no int's tag is a UUID's (short of a collision of HMAC-SHA256)."""
+        user_id = check_user_id(user_id)
+        if isinstance(user_id, UUID):
+            return _b64(hmac.digest(self._tag_key, user_id.bytes, "sha256")[:16])
+        return _b64(hmac.digest(self._int_tag_key, str(user_id).encode("ascii"), "sha256")[:16])
 
-    def new_token(self, user_id: UUID) -> tuple[str, str, str]:
+    def new_token(self, user_id: UserId) -> tuple[str, str, str]:
         """A fresh token for the user, with its tag and digest."""
         tag = self.tag(user_id)
         token = f"{tag}.{secrets.token_urlsafe(32)}"

@@ -13,9 +13,10 @@ still there, so its count can be lower.)
 
 Key layout, for one user whose tag is ``<tag>``:
 
-- ``<prefix>:{<tag>}:t:<digest>``  a token: a hash with ``v`` = "<user id hex>:<account
-  fingerprint>", and while a reset holds it, ``a`` = that reset's attempt id and ``l`` = the
-  end of its claim (Unix milliseconds, server clock). Expires with the token.
+- ``<prefix>:{<tag>}:t:<digest>``  a token: a hash with ``v`` = "<user id>:<account
+  fingerprint>" (a UUID as 32 hex digits, an int as "i" and its decimal), and while a
+  reset holds it, ``a`` = that reset's attempt id and ``l`` = the end of its claim (Unix
+  milliseconds, server clock). Expires with the token.
 - ``<prefix>:{<tag>}:u``           sorted set of the user's token digests, scored by expiry;
   expires with its newest token.
 - ``<prefix>:{<tag>}:i``           the digest of the last token issued under the throttle,

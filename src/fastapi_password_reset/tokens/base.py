@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias
 from uuid import UUID
 
 from fastapi_password_reset._events import EventRecorder
 from fastapi_password_reset._signing import Secret
+
+UserId: TypeAlias = UUID | int
+"""A user's id: a UUID (this library's models, fastapi-users' ``UUIDIDMixin``) or an int that
+fits in 64 signed bits (``IntegerIDMixin``). A bool is not an id."""
 
 
 class UserRecord(Protocol):
     """What a strategy needs of a user: who it is, and the account as a token is bound to it."""
 
     @property
-    def id(self) -> UUID: ...
+    def id(self) -> UserId: ...
 
     @property
     def email(self) -> str: ...
@@ -31,7 +35,7 @@ class ResetTicket:
     compares it with the user's current one before anything is spent.
     """
 
-    user_id: UUID
+    user_id: UserId
     fingerprint: str
 
 
@@ -74,7 +78,7 @@ class ResetTokenStrategy(Protocol):
         """
         ...
 
-    async def read_token(self, token: str, *, user_id: UUID | None = None) -> ResetTicket | None:
+    async def read_token(self, token: str, *, user_id: UserId | None = None) -> ResetTicket | None:
         """The ticket of a live token; None for anything else. Loads no user.
 
         A strategy that ``requires_email`` (short codes) is given the id of the account the
@@ -100,7 +104,7 @@ class ResetTokenStrategy(Protocol):
 
     async def revoke_token(self, token: str) -> bool: ...
 
-    async def revoke_user_tokens(self, user_id: UUID | str) -> int: ...
+    async def revoke_user_tokens(self, user_id: UserId | str) -> int: ...
 
 
 class TokenStrategyError(Exception):

@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from uuid import UUID
 
 from fastapi_password_reset import _jwt_claims
 from fastapi_password_reset._events import EventRecorder
 from fastapi_password_reset._signing import Secret
 from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, BindOnce
+from fastapi_password_reset.tokens._user_ids import check_user_id
 from fastapi_password_reset.tokens.base import (
     ResetTicket,
     RevocationNotSupportedError,
+    UserId,
     UserRecord,
 )
 
@@ -54,7 +55,7 @@ class JWTResetTokenStrategy:
         self._clock = clock
         self._settings = BindOnce(type(self).__name__)
         self._events = EventRecorder()
-        self._last_issued: dict[UUID, float] = {}
+        self._last_issued: dict[UserId, float] = {}
 
     def bind(
         self,
@@ -72,16 +73,17 @@ class JWTResetTokenStrategy:
     ) -> str | None:
         """A token for the user; None when ``throttle`` and this process issued one too
         recently (JWT mode has no shared store: each worker process throttles on its own)."""
-        throttled = throttle and self._throttled(user.id)
+        user_id = check_user_id(user.id)
+        throttled = throttle and self._throttled(user_id)
         # Encoded even when throttled: a throttled request costs what any other does.
-        token = self._encode(user.id, self._settings.fingerprint(user), lifetime_seconds)
+        token = self._encode(user_id, self._settings.fingerprint(user), lifetime_seconds)
         return None if throttled else token
 
     async def issue_decoy(self) -> None:
         self._throttled(DECOY_ACCOUNT.id, record=False)
         self._encode(DECOY_ACCOUNT.id, self._settings.fingerprint(DECOY_ACCOUNT), None)
 
-    def _encode(self, user_id: UUID, fingerprint: str, lifetime_seconds: int | None) -> str:
+    def _encode(self, user_id: UserId, fingerprint: str, lifetime_seconds: int | None) -> str:
         claims = _jwt_claims.Claims(
             user_id=user_id,
             fingerprint=fingerprint,
@@ -89,7 +91,7 @@ class JWTResetTokenStrategy:
         )
         return _jwt_claims.encode(claims, audience=RESET_AUDIENCE, key=self._settings.binding.key)
 
-    def _throttled(self, user_id: UUID, *, record: bool = True) -> bool:
+    def _throttled(self, user_id: UserId, *, record: bool = True) -> bool:
         """Whether a token went to this user within the interval; else note this issue.
 
         Entries are kept in issue order and dropped once older than the interval, so memory
@@ -110,7 +112,7 @@ class JWTResetTokenStrategy:
             self._last_issued[user_id] = now
         return False
 
-    async def read_token(self, token: str, *, user_id: UUID | None = None) -> JWTTicket | None:
+    async def read_token(self, token: str, *, user_id: UserId | None = None) -> JWTTicket | None:
         claims = _jwt_claims.decode(
             token, audience=RESET_AUDIENCE, key=self._settings.binding.key, now=self._clock()
         )
@@ -138,7 +140,7 @@ class JWTResetTokenStrategy:
             "revoke."
         )
 
-    async def revoke_user_tokens(self, user_id: UUID | str) -> int:
+    async def revoke_user_tokens(self, user_id: UserId | str) -> int:
         raise RevocationNotSupportedError(
             "JWT reset tokens are stateless and cannot be revoked; they die when the password "
             "or e-mail changes or they expire. Use RedisResetTokenStrategy to revoke."

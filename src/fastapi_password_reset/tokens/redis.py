@@ -11,7 +11,6 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
@@ -20,12 +19,14 @@ from redis.commands.core import AsyncScript
 from fastapi_password_reset._events import Event, EventRecorder
 from fastapi_password_reset._signing import Secret
 from fastapi_password_reset.tokens import _redis_scripts
-from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, BindOnce, as_user_id
+from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, BindOnce
 from fastapi_password_reset.tokens._redis_keys import StoredToken, TokenKeys
+from fastapi_password_reset.tokens._user_ids import as_user_id, check_user_id
 from fastapi_password_reset.tokens.base import (
     ResetTicket,
     RevocationNotReplicatedError,
     TokenStoreUnavailableError,
+    UserId,
     UserRecord,
 )
 
@@ -209,11 +210,12 @@ class RedisResetTokenStrategy:
         self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
     ) -> str | None:
         """A new token, or None when ``throttle`` and the user had one too recently."""
-        token, tag, digest = self.keys.new_token(user.id)
+        user_id = check_user_id(user.id)
+        token, tag, digest = self.keys.new_token(user_id)
         fingerprint = self._settings.fingerprint(user)
         try:
             issued = await self._issue_run(
-                user.id, fingerprint, tag, digest, lifetime_seconds, throttle, decoy=False
+                user_id, fingerprint, tag, digest, lifetime_seconds, throttle, decoy=False
             )
         except TokenStoreUnavailableError:
             # The script may have run with its reply lost for good: withdraw the token, so
@@ -230,7 +232,7 @@ class RedisResetTokenStrategy:
 
     async def _issue_run(
         self,
-        user_id: UUID,
+        user_id: UserId,
         fingerprint: str,
         tag: str,
         digest: str,
@@ -262,7 +264,7 @@ class RedisResetTokenStrategy:
                 "may be throttled for min_interval_seconds"
             )
 
-    async def read_token(self, token: str, *, user_id: UUID | None = None) -> RedisTicket | None:
+    async def read_token(self, token: str, *, user_id: UserId | None = None) -> RedisTicket | None:
         keys = self.keys
         parsed = keys.parse(token)
         if parsed is None:
@@ -332,10 +334,11 @@ class RedisResetTokenStrategy:
         script_keys = [keys.live(tag, digest), keys.index(tag), keys.throttle(tag)]
         return await self._revoke(self._revoke_one, script_keys, [digest])
 
-    async def revoke_user_tokens(self, user_id: UUID | str) -> int:
-        """Revoke every outstanding token of a user (a UUID or its text); the number revoked."""
-        keys, uuid, revoked = self.keys, as_user_id(user_id), 0
-        tag = keys.tag(uuid)
+    async def revoke_user_tokens(self, user_id: UserId | str) -> int:
+        """Revoke every outstanding token of a user (a UUID, an int, or the text of either);
+        the number revoked."""
+        keys, owner, revoked = self.keys, as_user_id(user_id), 0
+        tag = keys.tag(owner)
         script_keys = [keys.index(tag), keys.throttle(tag)]
         try:
             revoked = await self._revoke(self._revoke_user, script_keys, [keys.user_prefix(tag)])
@@ -344,16 +347,17 @@ class RedisResetTokenStrategy:
             raise
         finally:
             if revoked:
-                self._events.emit(Event.TOKENS_REVOKED, user_id=uuid, count=revoked)
+                self._events.emit(Event.TOKENS_REVOKED, user_id=owner, count=revoked)
         return revoked
 
-    async def count_user_tokens(self, user_id: UUID | str) -> int:
-        """How many tokens of a user (a UUID or its text) `revoke_user_tokens` would revoke now.
+    async def count_user_tokens(self, user_id: UserId | str) -> int:
+        """How many tokens of a user (a UUID, an int, or the text of either)
+        `revoke_user_tokens` would revoke now.
 
         Live tokens, claimed by a reset in progress or not; read-only, one round trip.
         """
-        keys, uuid = self.keys, as_user_id(user_id)
-        tag = keys.tag(uuid)
+        keys = self.keys
+        tag = keys.tag(as_user_id(user_id))
         return await self._run(self._count_user, [keys.index(tag)], [keys.user_prefix(tag)])
 
     async def ping(self) -> float:

@@ -14,9 +14,10 @@ from redis.asyncio import Redis, RedisCluster
 from fastapi_password_reset._events import Event
 from fastapi_password_reset._signing import derive_key
 from fastapi_password_reset.tokens import _redis_code_scripts
-from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, as_user_id
+from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT
 from fastapi_password_reset.tokens._redis_keys import StoredToken, _b64
-from fastapi_password_reset.tokens.base import ResetTicket, UserRecord
+from fastapi_password_reset.tokens._user_ids import as_user_id, check_user_id
+from fastapi_password_reset.tokens.base import ResetTicket, UserId, UserRecord
 from fastapi_password_reset.tokens.redis import (
     CLAIM_LEASE_SECONDS,
     RedisResetTokenStrategy,
@@ -88,11 +89,22 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         """A fresh code: each character drawn uniformly from the alphabet."""
         return "".join(secrets.choice(self.alphabet) for _ in range(self.code_length))
 
-    def _digest(self, user_id: UUID, code: str) -> str:
-        key = derive_key(self._settings.binding.key, "redis-code-digest")
-        return _b64(hmac.digest(key, user_id.bytes + code.encode("ascii"), "sha256")[:16])
+    def _digest(self, user_id: UserId, code: str) -> str:
+        """HMAC-SHA256 of the user id and the code.
 
-    def _code_keys(self, user_id: UUID) -> tuple[str, str, str]:
+        For a UUID: its 16 bytes, then the code (as before int ids). For an int: its decimal
+        text, a colon and the code, under a key of its own, so no int's digest is a UUID's;
+        the text has no colon, so the first one ends it whatever the alphabet.
+        """
+        if isinstance(user_id, UUID):
+            key = derive_key(self._settings.binding.key, "redis-code-digest")
+            message = user_id.bytes
+        else:
+            key = derive_key(self._settings.binding.key, "redis-code-digest-int")
+            message = f"{check_user_id(user_id)}:".encode("ascii")
+        return _b64(hmac.digest(key, message + code.encode("ascii"), "sha256")[:16])
+
+    def _code_keys(self, user_id: UserId) -> tuple[str, str, str]:
         """The user's tag, code key and throttle key."""
         keys = self.keys
         tag = keys.tag(user_id)
@@ -118,18 +130,19 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         *,
         decoy: bool,
     ) -> bool:
-        _, code_key, throttle_key = self._code_keys(user.id)
+        user_id = check_user_id(user.id)
+        _, code_key, throttle_key = self._code_keys(user_id)
         interval = self._settings.binding.min_interval_seconds if throttle else 0
         args = [
-            self._digest(user.id, code),
-            StoredToken(user.id, self._settings.fingerprint(user)).encode(),
+            self._digest(user_id, code),
+            StoredToken(user_id, self._settings.fingerprint(user)).encode(),
             self._settings.lifetime(lifetime_seconds) * 1000,
             int(interval * 1000),
             int(decoy),
         ]
         return await self._run(self._issue_code, [code_key, throttle_key], args) == 1
 
-    async def read_token(self, token: str, *, user_id: UUID | None = None) -> CodeTicket | None:
+    async def read_token(self, token: str, *, user_id: UserId | None = None) -> CodeTicket | None:
         """The ticket of ``token`` if it is the live code of ``user_id``; a wrong one counts.
 
         Without a user (an unknown address) the same check runs against nobody's key, so an
@@ -140,7 +153,7 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         code = "".join(token.split()).replace("-", "")
         code = code.upper() if self.alphabet.isupper() else code
         well_formed = len(code) == self.code_length and all(c in self.alphabet for c in code)
-        owner = user_id if user_id is not None else DECOY_ACCOUNT.id
+        owner = check_user_id(user_id) if user_id is not None else DECOY_ACCOUNT.id
         tag, code_key, _ = self._code_keys(owner)
         digest = self._digest(owner, code if well_formed else "")
         args: list[Any] = [digest, self.max_attempts]
@@ -167,16 +180,16 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         """Codes are found through their user: revoke them with `revoke_user_tokens`."""
         raise TypeError("a code names no user: use revoke_user_tokens(user_id)")
 
-    async def count_user_tokens(self, user_id: UUID | str) -> int:
+    async def count_user_tokens(self, user_id: UserId | str) -> int:
         """Whether the user has a live code: 1 or 0 (what `revoke_user_tokens` would revoke)."""
         _, code_key, _ = self._code_keys(as_user_id(user_id))
         return int(await self._call(lambda: self.redis.exists(code_key)))
 
-    async def revoke_user_tokens(self, user_id: UUID | str) -> int:
+    async def revoke_user_tokens(self, user_id: UserId | str) -> int:
         """Revoke the user's code, if one is outstanding; 1 or 0."""
-        uuid = as_user_id(user_id)
-        _, code_key, throttle_key = self._code_keys(uuid)
+        owner = as_user_id(user_id)
+        _, code_key, throttle_key = self._code_keys(owner)
         revoked = await self._revoke(self._revoke_code, [code_key, throttle_key], [])
         if revoked:
-            self._events.emit(Event.TOKENS_REVOKED, user_id=uuid, count=revoked)
+            self._events.emit(Event.TOKENS_REVOKED, user_id=owner, count=revoked)
         return revoked
