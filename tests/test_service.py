@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from argon2.profiles import CHEAPEST
@@ -20,6 +20,7 @@ from fastapi_password_reset import (
 )
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db import InMemoryUserDatabase
+from fastapi_password_reset.db.base import BaseUserDatabase
 from fastapi_password_reset.tokens import (
     JWTResetTokenStrategy,
     RedisResetTokenStrategy,
@@ -68,10 +69,15 @@ def service(strategy: ResetTokenStrategy, mails: list[str]) -> PasswordResetServ
     return users.get_reset_password_service(SECRET, 3600, mail, token_strategy=strategy)
 
 
+def users_of(service: PasswordResetService[UserDB]) -> BaseUserDatabase[UserDB]:
+    """The whole user database the service was given (the service sees only lookups)."""
+    return cast("BaseUserDatabase[UserDB]", service.user_db)
+
+
 async def add_user(service: PasswordResetService[UserDB], **flags: Any) -> UserDB:
     hashed = await service.password_helper.hash(PASSWORD)
     user = UserDB(email="alice@example.com", hashed_password=hashed, **flags)
-    return await service.user_db.create(user)
+    return await users_of(service).create(user)
 
 
 async def test_a_token_issued_by_code_resets_the_password(
@@ -83,7 +89,7 @@ async def test_a_token_issued_by_code_resets_the_password(
     assert (await service.check_token(token)).id == user.id
     assert (await service.check_token(token)).id == user.id  # checking uses nothing up
     reset = await service.reset_password(token, NEW_PASSWORD)
-    stored = await service.user_db.get(user.id)
+    stored = await users_of(service).get(user.id)
     assert stored is not None and reset.hashed_password == stored.hashed_password
     with pytest.raises(BadResetTokenError) as refused:
         await service.check_token(token)
@@ -134,7 +140,7 @@ async def test_forgot_password_says_what_became_of_the_request(
     assert await service.forgot_password("ALICE@example.com") is ForgotOutcome.TOKEN_SENT
     assert await service.forgot_password("nobody@example.com") is ForgotOutcome.NO_ACCOUNT
     inactive = UserDB(email="off@example.com", hashed_password="$argon2id$x", is_active=False)
-    await service.user_db.create(inactive)
+    await users_of(service).create(inactive)
     assert await service.forgot_password("off@example.com") is ForgotOutcome.NO_ACCOUNT
     assert len(mails) == 1
 
@@ -158,10 +164,10 @@ async def test_every_refusal_names_its_reason(
     if setup == "garbage":
         token = "x" * 40
     elif setup == "deleted":
-        await service.user_db.delete(user)
+        await users_of(service).delete(user)
     elif setup in ("deactivated", "renamed"):
         change = {"is_active": False} if setup == "deactivated" else {"email": "al@example.com"}
-        await service.user_db.update(user.model_copy(update=change))
+        await users_of(service).update(user.model_copy(update=change))
     else:
         await service.reset_password(token, NEW_PASSWORD)
     with pytest.raises(BadResetTokenError) as refused:
@@ -170,7 +176,7 @@ async def test_every_refusal_names_its_reason(
     expected = {reason, TokenRefusal.ACCOUNT_CHANGED} if setup == "used" else {reason}
     assert refused.value.reason in expected
     if setup not in ("deleted", "used"):
-        stored = await service.user_db.get(user.id)
+        stored = await users_of(service).get(user.id)
         assert stored is not None and stored.hashed_password == user.hashed_password
 
 

@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 
 from fastapi_password_reset._events import Event, EventRecorder
 from fastapi_password_reset._redaction import redacted_traceback
-from fastapi_password_reset.db.base import UD
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("fastapi_password_reset")
 
 T = TypeVar("T")
+UD = TypeVar("UD")  # the application's user: a pydantic model, or an ORM object (contrib)
 
 # Each hook may be a plain function (run in a worker thread) or a coroutine function.
 # A hook's result is ignored (awaited first when it is awaitable), so any return type fits.
@@ -76,10 +76,12 @@ async def call_hook_logged(
     except Exception as exc:
         logger.error("%s failed for user %s:\n%s", name, user_id, redacted_traceback(exc))
         if events is not None:
-            events.emit(Event.HOOK_FAILED, user_id=_as_uuid(user_id), reason=name)
+            events.emit(Event.HOOK_FAILED, user_id=_as_event_id(user_id), reason=name)
         return False
     return True
 
 
-def _as_uuid(user_id: object) -> UUID | None:
-    return user_id if isinstance(user_id, UUID) else None
+def _as_event_id(user_id: object) -> UUID | int | None:
+    if isinstance(user_id, bool) or not isinstance(user_id, UUID | int):
+        return None
+    return user_id

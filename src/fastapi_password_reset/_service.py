@@ -7,8 +7,9 @@ import logging
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, Literal
-from uuid import UUID
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from fastapi_password_reset._background import BackgroundWork
 from fastapi_password_reset._events import Event, EventRecorder
@@ -26,14 +27,12 @@ from fastapi_password_reset._redaction import (
     redacted_traceback,
     remember_secret,
 )
-from fastapi_password_reset.db.base import UD, BaseUserDatabase
 from fastapi_password_reset.exceptions import (
     BadResetTokenError,
     PasswordNotSavedError,
     TokenRefusal,
 )
 from fastapi_password_reset.models import BaseUserDB
-from fastapi_password_reset.password import PasswordHelper
 from fastapi_password_reset.tokens.base import (
     ResetTicket,
     ResetTokenStrategy,
@@ -44,6 +43,42 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
 logger = logging.getLogger("fastapi_password_reset")
+
+
+class StoredUser(Protocol):
+    """What the flow reads of a user: a pydantic ``BaseUserDB``, or an ORM object alike."""
+
+    @property
+    def id(self) -> Any: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def hashed_password(self) -> str: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+
+UD = TypeVar("UD", bound=StoredUser)
+UD_co = TypeVar("UD_co", bound=StoredUser, covariant=True)
+
+
+class UserLookup(Protocol[UD_co]):
+    """The part of a user database the flow uses (`BaseUserDatabase` has it all)."""
+
+    async def get(self, id: Any) -> UD_co | None: ...
+
+    async def get_by_email(self, email: str) -> UD_co | None: ...
+
+    async def replace_password_hash(self, id: Any, old_hash: str, new_hash: str) -> bool: ...
+
+
+class PasswordHasher(Protocol):
+    """Hashes a new password off the event loop (`PasswordHelper` does)."""
+
+    async def hash(self, password: str) -> str: ...
 
 
 class ForgotOutcome(str, Enum):  # noqa: UP042 - str mixin, like ErrorCode
@@ -79,8 +114,8 @@ class PasswordResetService(Generic[UD]):
     def __init__(
         self,
         *,
-        user_db: BaseUserDatabase[UD],
-        password_helper: PasswordHelper,
+        user_db: UserLookup[UD],
+        password_helper: PasswordHasher,
         token_strategy: ResetTokenStrategy,
         validate_password: ValidatePassword | None = None,
         after_forgot_password: AfterForgotPassword[UD] | None = None,
@@ -230,7 +265,7 @@ class PasswordResetService(Generic[UD]):
             await self._replace_password(ticket, user, new_hash)
             await self._kill_other_tokens(user)
             self.events.emit(Event.PASSWORD_RESET, user_id=user.id)
-            return user.model_copy(update={"hashed_password": new_hash})
+            return _with_hash(user, new_hash)
 
     async def after_reset(self, user: UD, request: Request | None = None) -> None:
         """Call ``after_reset_password``; a failure is logged, never raised."""
@@ -342,7 +377,15 @@ class PasswordResetService(Generic[UD]):
         )
 
 
-async def _logged_on_failure(work: Awaitable[None], message: str, user_id: UUID) -> None:
+def _with_hash(user: UD, new_hash: str) -> UD:
+    """The user as now stored: a pydantic user is a copy with the new hash; an ORM object is
+    the session's own, which the user database refreshed when it wrote."""
+    if isinstance(user, BaseModel):
+        return user.model_copy(update={"hashed_password": new_hash})
+    return user
+
+
+async def _logged_on_failure(work: Awaitable[None], message: str, user_id: object) -> None:
     """Await ``work``; a failure is logged redacted (``message`` names the user), not raised."""
     try:
         await work

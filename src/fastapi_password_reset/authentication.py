@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from uuid import UUID
 
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import UUID4
@@ -57,8 +58,8 @@ class JWTAuthentication:
     async def read_user(self, token: str | None, user_db: BaseUserDatabase[UD]) -> UD | None:
         """The user this token is live for, or None for any bad, expired or outdated token."""
         claims = _jwt_claims.decode(token, audience=AUTH_AUDIENCE, key=self._key, now=self._clock())
-        if claims is None:
-            return None
+        if claims is None or not isinstance(claims.user_id, UUID):
+            return None  # the users of this API have UUIDs
         user = await user_db.get(claims.user_id)
         if user is None:
             return None

@@ -49,6 +49,13 @@ def _hashing_executor(max_concurrent: int, niceness: int) -> ThreadPoolExecutor:
         return _executors[key]
 
 
+async def run_hashing(function: Callable[..., T], *args: str) -> T:
+    """Run a hash function of someone else's (a password helper of fastapi-users) where this
+    module hashes: the shared bounded pool of low-priority threads, off the event loop."""
+    executor = _hashing_executor(os.cpu_count() or 1, HASHING_NICENESS)
+    return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+
 class PasswordHelper:
     """Hashes and verifies passwords with argon2id.
 

@@ -3,7 +3,7 @@ answers for the service's outcomes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,11 +33,11 @@ from fastapi_password_reset.router.common import ErrorCode, error_examples
 from fastapi_password_reset.tokens.base import TokenStoreUnavailableError
 
 
-def _null_response(status_code: int, background: BackgroundTask | None = None) -> Response:
+def null_response(status_code: int, background: BackgroundTask | None = None) -> Response:
     return Response(b"null", status_code, media_type="application/json", background=background)
 
 
-_RESET_ERRORS: dict[int | str, dict[str, Any]] = {
+RESET_ERRORS: dict[int | str, dict[str, Any]] = {
     status.HTTP_400_BAD_REQUEST: error_examples(
         "Bad token or refused password.",
         RESET_PASSWORD_BAD_TOKEN=ErrorCode.RESET_PASSWORD_BAD_TOKEN,
@@ -55,13 +55,13 @@ _RESET_ERRORS: dict[int | str, dict[str, Any]] = {
         RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE=ErrorCode.RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE,
     ),
 }
-_VALIDATE_ERRORS: dict[int | str, dict[str, Any]] = {
+VALIDATE_ERRORS: dict[int | str, dict[str, Any]] = {
     status.HTTP_200_OK: {"content": {"application/json": {"example": None}}},
     status.HTTP_400_BAD_REQUEST: error_examples(
         "The token would be refused now (for a code, the try counted as an attempt).",
         RESET_PASSWORD_BAD_TOKEN=ErrorCode.RESET_PASSWORD_BAD_TOKEN,
     ),
-    status.HTTP_503_SERVICE_UNAVAILABLE: _RESET_ERRORS[status.HTTP_503_SERVICE_UNAVAILABLE],
+    status.HTTP_503_SERVICE_UNAVAILABLE: RESET_ERRORS[status.HTTP_503_SERVICE_UNAVAILABLE],
 }
 
 
@@ -73,6 +73,58 @@ def _store_unavailable() -> HTTPException:
     return HTTPException(
         status.HTTP_503_SERVICE_UNAVAILABLE, ErrorCode.RESET_PASSWORD_TOKEN_STORE_UNAVAILABLE
     )
+
+
+async def answer_reset(
+    service: PasswordResetService[Any],
+    background: BackgroundWork,
+    request: Request,
+    token: str,
+    password: str,
+    email: str | None,
+    *,
+    password_refusals: tuple[type[Exception], ...] = (InvalidPasswordException,),
+    after_reset: Callable[[Any, Request], Awaitable[None]] | None = None,
+) -> Response:
+    """Reset, and answer for the outcome; ``after_reset_password`` runs after the answer.
+
+    ``password_refusals`` are the exceptions a password policy raises (each has a
+    ``reason``), answered 400 ``RESET_PASSWORD_INVALID_PASSWORD``. ``after_reset`` replaces
+    ``service.after_reset`` as the work after the answer.
+    """
+    remember_secret(token, password)
+    try:
+        user = await service.reset_password(token, password, email=email)
+    except BadResetTokenError:
+        raise _bad_token() from None
+    except password_refusals as exc:
+        reason = getattr(exc, "reason", "")
+        detail = {"code": ErrorCode.RESET_PASSWORD_INVALID_PASSWORD, "reason": reason}
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail) from None
+    except TokenStoreUnavailableError:
+        raise _store_unavailable() from None
+    except PasswordNotSavedError:
+        raise HTTPException(
+            status.HTTP_500_INTERNAL_SERVER_ERROR, ErrorCode.RESET_PASSWORD_NOT_SAVED
+        ) from None
+    # The hook runs after the request's redaction context: it takes the secrets along.
+    after = after_reset if after_reset is not None else service.after_reset
+    work = BackgroundTask(background.spawn, with_secrets, seen_secrets(), after, user, request)
+    return null_response(status.HTTP_200_OK, work)
+
+
+async def answer_check(
+    service: PasswordResetService[Any], token: str, email: str | None
+) -> Response:
+    """200 if the token would be accepted now, else the error a reset would get."""
+    remember_secret(token)
+    try:
+        await service.check_token(token, email=email)
+    except BadResetTokenError:
+        raise _bad_token() from None
+    except TokenStoreUnavailableError:
+        raise _store_unavailable() from None
+    return null_response(status.HTTP_200_OK)
 
 
 def build_reset_password_router(
@@ -102,42 +154,16 @@ def build_reset_password_router(
         # the address has an account.
         service.events.emit(Event.RESET_ASKED)
         work = BackgroundTask(background.spawn, service.forgot_password, body.email, request)
-        return _null_response(status.HTTP_202_ACCEPTED, work)
+        return null_response(status.HTTP_202_ACCEPTED, work)
 
     async def reset_password(body: ResetPasswordBody, request: Request) -> Response:
         """Set a new password with a reset token; the token is used up only on success."""
-        remember_secret(body.token, body.password)
-        try:
-            user = await service.reset_password(
-                body.token, body.password, email=getattr(body, "email", None)
-            )
-        except BadResetTokenError:
-            raise _bad_token() from None
-        except InvalidPasswordException as exc:
-            detail = {"code": ErrorCode.RESET_PASSWORD_INVALID_PASSWORD, "reason": exc.reason}
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail) from None
-        except TokenStoreUnavailableError:
-            raise _store_unavailable() from None
-        except PasswordNotSavedError:
-            raise HTTPException(
-                status.HTTP_500_INTERNAL_SERVER_ERROR, ErrorCode.RESET_PASSWORD_NOT_SAVED
-            ) from None
-        # The hook runs after the request's redaction context: it takes the secrets along.
-        work = BackgroundTask(
-            background.spawn, with_secrets, seen_secrets(), service.after_reset, user, request
-        )
-        return _null_response(status.HTTP_200_OK, work)
+        email = getattr(body, "email", None)
+        return await answer_reset(service, background, request, body.token, body.password, email)
 
     async def validate_token(body: ValidateTokenBody, request: Request) -> Response:
         """Whether a token would be accepted now (200) or not (400). Uses nothing up."""
-        remember_secret(body.token)
-        try:
-            await service.check_token(body.token, email=getattr(body, "email", None))
-        except BadResetTokenError:
-            raise _bad_token() from None
-        except TokenStoreUnavailableError:
-            raise _store_unavailable() from None
-        return _null_response(status.HTTP_200_OK)
+        return await answer_check(service, body.token, getattr(body, "email", None))
 
     # A code strategy names the account by e-mail beside the code: the bodies say so, and a
     # missing e-mail is a 422 like any other missing field.
@@ -152,7 +178,7 @@ def build_reset_password_router(
         methods=["POST"],
         name="reset:reset_password",
         response_model=None,
-        responses=_RESET_ERRORS,
+        responses=RESET_ERRORS,
     )
     router.add_api_route(
         "/reset-password/validate",
@@ -160,6 +186,6 @@ def build_reset_password_router(
         methods=["POST"],
         name="reset:validate_token",
         response_model=None,
-        responses=_VALIDATE_ERRORS,
+        responses=VALIDATE_ERRORS,
     )
     return router
