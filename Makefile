@@ -66,13 +66,16 @@ $(BENCH_VENV)/.installed: pyproject.toml $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e '.[redis]' --group bench
 	mkdir -p $(BENCH_VENV) && touch $@
 
-# fastapi-users pins email-validator<2.4, which this project's stack does not: it gets a
-# virtual environment of its own, with the same FastAPI, uvicorn and argon2-cffi.
-$(FASTAPI_USERS_VENV)/.installed: $(INSTALLED)
+# fastapi-users pins email-validator<2.4 and its SQLAlchemy adapter SQLAlchemy<2.1, which
+# this project's stack does not: they get a virtual environment of their own, with the same
+# FastAPI, uvicorn and argon2-cffi. It runs the stock application of the benchmarks, and the
+# tests of fastapi_password_reset.contrib.fastapi_users (this package with that extra).
+$(FASTAPI_USERS_VENV)/.installed: $(INSTALLED) pyproject.toml
 	$(PYTHON) -m venv $(FASTAPI_USERS_VENV)
-	$(FASTAPI_USERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FASTAPI_USERS_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
 	$(FASTAPI_USERS_VENV)/bin/python -m pip install --quiet \
-		"fastapi-users==$(FASTAPI_USERS_VERSION)" \
+		-e '.[redis,sqlite,postgresql,fastapi-users]' --group test --group lint \
+		"fastapi-users[sqlalchemy]==$(FASTAPI_USERS_VERSION)" \
 		"fastapi==$$($(BIN)/python -c 'import fastapi; print(fastapi.__version__)')" \
 		"uvicorn==$$($(BIN)/python -c 'import uvicorn; print(uvicorn.__version__)')" \
 		"argon2-cffi==$$($(BIN)/python -c 'from importlib.metadata import version; print(version("argon2-cffi"))')"
@@ -90,11 +93,13 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(INSTALLED)
+typecheck: $(INSTALLED) $(FASTAPI_USERS_VENV)/.installed
 	$(BIN)/mypy
+	$(FASTAPI_USERS_VENV)/bin/mypy --config-file tests/contrib/mypy.ini
 
-unit: $(INSTALLED) system-packages
+unit: $(INSTALLED) $(FASTAPI_USERS_VENV)/.installed system-packages
 	$(BIN)/pytest
+	$(FASTAPI_USERS_VENV)/bin/pytest tests/contrib
 
 docs: $(INSTALLED)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

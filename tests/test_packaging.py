@@ -117,7 +117,7 @@ def test_published_extras_are_for_users_and_tools_are_dependency_groups() -> Non
     """Extras are what users need; pytest, ruff, mypy, playwright... live in PEP 735 groups."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     extras = pyproject["project"]["optional-dependencies"]
-    assert set(extras) == {"redis", "sqlalchemy", "sqlite", "postgresql", "demo"}
+    assert set(extras) == {"redis", "sqlalchemy", "sqlite", "postgresql", "fastapi-users", "demo"}
     assert extras["sqlalchemy"] == ["sqlalchemy[asyncio]>=2.0"]
     groups = pyproject["dependency-groups"]
     assert {"test", "lint", "docs", "build", "dev", "bench"} <= set(groups)

@@ -82,7 +82,8 @@ async def test_the_redis_and_revocation_samples_run(
     redis_server: RedisServer,
 ) -> None:
     """The Redis router and the revocation code of the README, against a real redis-server."""
-    redis_sample, revocation_sample = python_blocks(README.read_text())[1:3]
+    # Block 1 swaps fastapi-users' router: tests/contrib/test_docs_page.py runs it.
+    redis_sample, revocation_sample = python_blocks(README.read_text())[2:4]
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     namespace, tokens = run_quickstart("readme_redis")
@@ -126,7 +127,7 @@ async def test_the_sqlalchemy_sample_stores_users(
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.chdir(tmp_path)
     namespace, _ = run_quickstart("readme_sql")
-    run(python_blocks(README.read_text())[3], namespace)
+    run(python_blocks(README.read_text())[4], namespace)
     async with namespace["engine"].begin() as connection:
         await connection.run_sync(namespace["Base"].metadata.create_all)
     database = namespace["sql_user_db"]

@@ -1,0 +1,1 @@
+"""Adapters to other user-management libraries; each needs its own extra."""
