@@ -11,7 +11,7 @@ BENCH_VENV := .venv-bench
 FASTAPI_USERS_VENV := .venv-fastapi-users
 FASTAPI_USERS_VERSION := 15.0.5
 
-.PHONY: install demo-install demo test lint typecheck unit docs screenshots system-packages redis-server wrk bench bench-quick clean
+.PHONY: install demo-install demo test lint typecheck unit docs screenshots system-packages redis-server wrk bench bench-quick bench-swap bench-swap-quick clean
 
 install: $(INSTALLED)
 
@@ -88,6 +88,14 @@ bench: $(BENCH_DEPS)
 
 bench-quick: $(BENCH_DEPS)
 	$(BIN)/python -m benchmarks.run --fastapi-users-python $(FASTAPI_USERS_VENV)/bin/python --quick
+
+# One fastapi-users application with its own reset router and with this library's
+# (docs/fastapi-users-benchmark.md).
+bench-swap: $(FASTAPI_USERS_VENV)/.installed system-packages wrk
+	$(FASTAPI_USERS_VENV)/bin/python -m benchmarks.swap
+
+bench-swap-quick: $(FASTAPI_USERS_VENV)/.installed system-packages wrk
+	$(FASTAPI_USERS_VENV)/bin/python -m benchmarks.swap --quick
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
