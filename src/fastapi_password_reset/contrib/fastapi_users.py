@@ -11,6 +11,18 @@ An application on fastapi-users keeps its whole stack and swaps one router::
     )
 
 Needs the ``fastapi-users`` extra; nothing else in the library imports fastapi-users.
+
+Why it is safe, beyond the reset service's own reasons (`PasswordResetService`):
+
+- forgot-password answers before any lookup; the lookup, the token and the mail hook run
+  after the answer with a user manager of their own (`DependencyScope`), so neither the
+  answer nor the client's connection waits on whether the address has an account;
+- the password is written by a compare-and-set of the hash column through the manager's
+  database (`ManagerUsers.replace_password_hash`): one reset per token across processes,
+  nothing else of the user overwritten;
+- the secret is checked when the application starts (`ManagerSettings`), not first in a job
+  after an answer, where a refusal would only show as missing mails;
+- the routes use `RedactedRoute`: no token, password or hash in an answer or a log.
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from fastapi_password_reset.contrib._binding import ManagerSettings
 from fastapi_password_reset.contrib._dependency_scope import DependencyScope
 from fastapi_password_reset.contrib._manager_users import ManagerPasswordHasher, ManagerUsers
 from fastapi_password_reset.exceptions import InvalidPasswordException
+from fastapi_password_reset.fastapi_users import DEFAULT_MIN_INTERVAL_SECONDS
 from fastapi_password_reset.models import Email, Password
 from fastapi_password_reset.router._bodies import Token
 from fastapi_password_reset.router._routes import MAX_BODY_BYTES, RedactedRoute
@@ -57,9 +70,6 @@ from fastapi_password_reset.tokens.jwt import JWTResetTokenStrategy
 __all__ = ["get_reset_password_router"]
 
 logger = logging.getLogger("fastapi_password_reset")
-
-# At most one reset mail per user per minute, unless the router says otherwise.
-DEFAULT_MIN_INTERVAL_SECONDS = 60.0
 
 UserManagerDependency = Callable[..., Any]
 
