@@ -26,7 +26,7 @@ from fastapi_password_reset.tokens import (
     UserId,
 )
 from fastapi_password_reset.tokens._redis_keys import StoredToken
-from tests.conftest import SECRET, strategy_of_kind
+from tests.conftest import NEW_PASSWORD, SECRET, open_harness, strategy_of_kind
 
 pytestmark = pytest.mark.anyio
 
@@ -383,3 +383,20 @@ async def test_an_application_id_that_is_no_id_is_refused(
             for call in (strategy.revoke_user_tokens, strategy.count_user_tokens):
                 with pytest.raises(error):
                     await call(bad_id)
+
+
+@pytest.mark.anyio
+async def test_a_token_for_an_integer_id_is_a_bad_token_for_uuid_users(user_db: Any) -> None:
+    """A correctly signed token naming an integer id, on this API (UUID users) and every
+    user database: 400, never a database error."""
+    async with open_harness(JWTResetTokenStrategy(), user_db) as harness:
+        user = await harness.add_user()
+        forged = await harness.strategy.issue_token(Account(42, user.email, user.hashed_password))
+        assert forged is not None
+        for path, body in [
+            ("/auth/reset-password", {"token": forged, "password": NEW_PASSWORD}),
+            ("/auth/reset-password/validate", {"token": forged}),
+        ]:
+            answer = await harness.client.post(path, json=body)
+            assert answer.status_code == 400, answer.text
+            assert answer.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}

@@ -50,7 +50,18 @@ class ManagerSettings:
         A dependency chain that needs a real request cannot be made here; the settings are
         then bound by the first request, and that is logged.
         """
-        scope = {"type": "http", "app": app, "headers": [], "client": None, "server": None}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/",
+            "root_path": "",
+            "query_string": b"",
+            "path_params": {},
+            "headers": [],
+            "client": None,
+            "server": None,
+            "app": app,
+        }
 
         refused: list[Exception] = []
 

@@ -30,10 +30,11 @@ class ManagerUsers:
 
     async def get(self, id: Any) -> Any | None:
         try:
-            # An id of the other kind (an int for a UUID table) names no user; it is refused
-            # here rather than sent to the database as a type error.
-            parsed = self.manager.parse_id(id)
-        except (exceptions.InvalidID, TypeError, ValueError):
+            # Parsed from its text, as fastapi-users parses a token's subject: an id of the
+            # other kind (an int for a UUID table, a UUID for an int one) names no user
+            # instead of reaching the database as a type error.
+            parsed = self.manager.parse_id(str(id))
+        except (exceptions.InvalidID, AttributeError, TypeError, ValueError):
             return None
         try:
             return await self.manager.get(parsed)
@@ -89,19 +90,32 @@ class ManagerUsers:
         A mail hook may take seconds, and under a flood up to ``max_running`` of them wait
         at once: holding a pooled connection each would starve the application's own
         requests (a pool holds 5 + 10 by default). The session is the job's own (made for
-        it alone), so closing it ends nothing of the application's; the user keeps its
-        loaded attributes, and a hook that uses the manager's database opens a new
-        transaction as usual.
+        it alone) and has only read: its transaction is ended, without expiring what it
+        loaded, so the user stays attached and loaded, and a hook that loads a relationship
+        or writes through the manager opens a new transaction as usual.
         """
         user_db = self.manager.user_db
 
         async def released_then_hook(*args: Any) -> None:
             session = getattr(user_db, "session", None)
             if isinstance(session, AsyncSession):
-                await session.close()
+                await _end_read_transaction(session)
             await hook(*args)
 
         return released_then_hook
+
+
+async def _end_read_transaction(session: AsyncSession) -> None:
+    """Commit a transaction that only read, keeping its objects loaded (its connection goes
+    back to the pool); a session with changes of its own is left as it is."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    sync_session = session.sync_session
+    expire_on_commit, sync_session.expire_on_commit = sync_session.expire_on_commit, False
+    try:
+        await session.commit()
+    finally:
+        sync_session.expire_on_commit = expire_on_commit
 
 
 class ManagerPasswordHasher:
@@ -115,5 +129,12 @@ class ManagerPasswordHasher:
         self._hash = manager.password_helper.hash
 
     async def hash(self, password: str) -> str:
-        hashed: str = await run_hashing(self._hash, password)
+        """The hash; a password the hasher cannot take (bcrypt's 72-byte limit) is refused
+        as a policy would refuse it, a 400 that leaves the token usable, not a 500."""
+        try:
+            hashed: str = await run_hashing(self._hash, password)
+        except ValueError:
+            raise exceptions.InvalidPasswordException(
+                reason="The password hasher cannot take this password"
+            ) from None
         return hashed

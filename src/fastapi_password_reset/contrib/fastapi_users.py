@@ -50,7 +50,10 @@ from fastapi_password_reset._events import Event, EventRecorder, ResetEvent
 from fastapi_password_reset._redaction import redacted_traceback
 from fastapi_password_reset._service import PasswordResetService
 from fastapi_password_reset.contrib._binding import ManagerSettings
-from fastapi_password_reset.contrib._dependency_scope import DependencyScope
+from fastapi_password_reset.contrib._dependency_scope import (
+    DependencyScope,
+    DependencyUnavailableError,
+)
 from fastapi_password_reset.contrib._manager_users import ManagerPasswordHasher, ManagerUsers
 from fastapi_password_reset.exceptions import InvalidPasswordException
 from fastapi_password_reset.fastapi_users import DEFAULT_MIN_INTERVAL_SECONDS
@@ -137,9 +140,14 @@ def get_reset_password_router(
         """Run ``job`` after the answer with a user manager of its own (see DependencyScope)."""
         try:
             await manager_scope.run(request.scope, job)
+        except DependencyUnavailableError as exc:
+            logger.error("%s: no user manager could be made: %s", name, exc)
+            events.emit(Event.STORE_UNAVAILABLE, reason="user_database")
         except Exception as exc:
-            # The jobs never raise: this is the dependency chain (a database down).
-            logger.error("%s: no user manager could be made:\n%s", name, redacted_traceback(exc))
+            # The jobs log their own failures: this is the dependency chain, or its clean-up.
+            logger.error(
+                "%s: the user manager's dependencies failed:\n%s", name, redacted_traceback(exc)
+            )
             events.emit(Event.STORE_UNAVAILABLE, reason="user_database")
 
     async def forgot_job(request: Request, email: str) -> None:
@@ -149,10 +157,15 @@ def get_reset_password_router(
         await with_own_manager("forgot-password", request, forgot)
 
     async def after_reset_job(user: Any, request: Request) -> None:
-        # The request's session closed with the answer: the hook gets a manager (and a
-        # session) of its own, closed when it returns. The user is the one just written.
+        # The request's session closes with the answer: the hook gets a manager (and a
+        # session) of its own, closed when it returns, and the user as stored now, loaded
+        # in that session, so that it can write it back through its manager.
+        user_id = user.id
+
         async def after_reset(manager: Any) -> None:
-            await service_of(manager).after_reset(user, request)
+            stored = await ManagerUsers(manager).get(user_id)
+            if stored is not None:
+                await service_of(manager).after_reset(stored, request)
 
         await with_own_manager("reset-password", request, after_reset)
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Generic
+from uuid import UUID
 
 from pydantic import UUID4
 
@@ -131,6 +132,8 @@ class SQLAlchemyUserDatabase(Generic[UD]):
         return self.user_db_model.model_validate(values)
 
     async def get(self, id: UUID4) -> UD | None:
+        if not isinstance(id, UUID):
+            return None  # a signed token may name an integer id: these users have UUIDs
         async with self._transaction("get") as session:
             return self._to_model(await session.get(self.table, id))
 
