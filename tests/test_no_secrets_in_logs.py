@@ -57,6 +57,8 @@ async def test_whole_flows_log_no_secret(
     for secret in secrets:
         assert secret not in logged
     assert "$argon2" not in logged
+    # Not a secret of the contract, but personal data: the mailer's error quoted it.
+    assert "alice@example.com" not in logged
 
 
 class FailingDatabase:

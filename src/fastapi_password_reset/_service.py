@@ -151,7 +151,8 @@ class PasswordResetService(Generic[UD]):
             if user is None or not user.is_active:
                 self._build_decoy_user(user)
                 return await self._no_account(email, request)
-            remember_secret(user.hashed_password)
+            # A mailer's error quotes the address, as for an unknown one; logs name the id.
+            remember_secret(user.hashed_password, user.email)
             try:
                 token = await self.token_strategy.issue_token(user)
             except TokenStoreUnavailableError as exc:
@@ -270,7 +271,7 @@ class PasswordResetService(Generic[UD]):
     async def after_reset(self, user: UD, request: Request | None = None) -> None:
         """Call ``after_reset_password``; a failure is logged, never raised."""
         if self.after_reset_password is not None:
-            with collecting_secrets(user.hashed_password):
+            with collecting_secrets(user.hashed_password, user.email):
                 hook = self.after_reset_password
                 await call_hook_logged(
                     "after_reset_password",
@@ -337,7 +338,7 @@ class PasswordResetService(Generic[UD]):
         user = named if loaded else await self.user_db.get(ticket.user_id)
         if user is None:
             raise BadResetTokenError(TokenRefusal.NO_USER)
-        remember_secret(user.hashed_password)
+        remember_secret(user.hashed_password, user.email)
         if not self.token_strategy.is_current(ticket, user):
             raise BadResetTokenError(TokenRefusal.ACCOUNT_CHANGED)
         if not user.is_active:

@@ -258,10 +258,10 @@ async def test_no_token_password_or_hash_in_logs(
     token = await driver.reset_token(EMAIL)
 
     async def failing_forgot(self: Any, user: Any, token: str, request: Any = None) -> None:
-        raise RuntimeError(f"mailer refused {token} for {user.hashed_password}")
+        raise RuntimeError(f"mailer refused {token} to {user.email} for {user.hashed_password}")
 
     async def failing_reset(self: Any, user: Any, request: Any = None) -> None:
-        raise RuntimeError(f"audit failed for {user.hashed_password}")
+        raise RuntimeError(f"audit failed for {user.email}: {user.hashed_password}")
 
     monkeypatch.setattr(cls, "on_after_forgot_password", failing_forgot)
     monkeypatch.setattr(cls, "on_after_reset_password", failing_reset)
@@ -276,7 +276,7 @@ async def test_no_token_password_or_hash_in_logs(
     logged = "\n".join(caplog.handler.format(r) + str(r.args) for r in ours)
     assert "mailer refused" in logged
     assert "audit failed for" in logged
-    for secret in (token, NEW_PASSWORD, new_hash, "eyJ", "$argon2"):
+    for secret in (token, NEW_PASSWORD, new_hash, "eyJ", "$argon2", EMAIL, "bob@example.com"):
         assert secret not in logged
 
 
