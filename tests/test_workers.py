@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
@@ -29,10 +27,10 @@ from fastapi_password_reset import PasswordHelper
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyUserDatabase
 from tests.postgres_server import PostgresServer
 from tests.redis_servers import RedisServer
-from tests.servers import free_port, port_open
+from tests.uvicorn_workers import PID_HEADER, eventually
+from tests.uvicorn_workers import uvicorn_workers as start_workers
 from tests.worker_app import (
     FORGOT_TOKENS_FILE,
-    PID_HEADER,
     POLICY_CALLS_FILE,
     RESET_USERS_FILE,
     Base,
@@ -42,26 +40,15 @@ from tests.worker_app import (
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "worker-test-secret-long-enough-for-hs256-0123456789"
 EMAIL = "racer@example.com"
 WORKERS = 4
 REQUESTS = 30
-STARTUP_TIMEOUT = 30.0
 # How long each reset is held between reading the token and consuming it (see
 # tests/worker_app.py): longer than it takes to send all REQUESTS, so they overlap for sure.
 POLICY_SECONDS = 0.5
 HOOK_SETTLE_SECONDS = 1.0
 HOOK_SETTLE_TIMEOUT = 10.0
-
-
-async def eventually(ready: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll ``ready`` without blocking the event loop until it holds, for at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} was not ready within {seconds} s")
-        await anyio.sleep(0.05)
 
 
 def lines(path: Path) -> list[str]:
@@ -124,51 +111,13 @@ async def uvicorn_workers(
     groups: list[int] | None = None,
     workers: int = WORKERS,
 ) -> AsyncIterator[str]:
-    """``uvicorn tests.worker_app:app --workers WORKERS`` on a free port, until the block ends.
-
-    Yields its base URL once every worker has finished its startup; output goes to ``log``.
-    The server runs in a session of its own, whose process group is terminated at the end.
-    """
-    port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "tests.worker_app:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-    ]  # fmt: skip
-    env = {**os.environ, **settings, "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as output:
-        process = await anyio.open_process(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    if groups is not None:
-        groups.append(process.pid)  # the process group of the server and its workers
-    try:
-
-        def all_workers_started() -> bool:
-            if process.returncode is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}")
-            started = log.read_text(errors="replace").count("Application startup complete.")
-            return started >= workers and port_open(port)
-
-        await eventually(all_workers_started, STARTUP_TIMEOUT, f"{workers} uvicorn workers")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        with anyio.CancelScope(shield=True):  # stopped even when the test is cancelled
-            if process.returncode is None:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, stop)
-                with anyio.move_on_after(15) as waiting:
-                    await process.wait()
-                if waiting.cancelled_caught:
-                    with suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    await process.wait()
-            await process.aclose()
+    """``uvicorn tests.worker_app:app --workers WORKERS`` (see `tests.uvicorn_workers`);
+    yields its base URL, and records its process group in ``groups``."""
+    app = "tests.worker_app:app"
+    async with start_workers(app, settings, log, workers=workers, stop=stop) as server:
+        if groups is not None:
+            groups.append(server.pid)  # the process group of the server and its workers
+        yield server.base_url
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])

@@ -40,17 +40,16 @@ from argon2.profiles import CHEAPEST
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_password_reset import BackgroundWork, FastAPIUsers, PasswordHelper, models
 from fastapi_password_reset.authentication import JWTAuthentication
 from fastapi_password_reset.db.sqlalchemy import SQLAlchemyBaseUserTable, SQLAlchemyUserDatabase
 from fastapi_password_reset.tokens import JWTResetTokenStrategy, RedisResetTokenStrategy
+from tests.uvicorn_workers import WorkerPidHeader
 
 FORGOT_TOKENS_FILE = "forgot-tokens"
 RESET_USERS_FILE = "reset-users"
 POLICY_CALLS_FILE = "policy-calls"
-PID_HEADER = "X-Worker-Pid"
 
 
 class User(models.BaseUser):
@@ -85,26 +84,6 @@ def append_line(path: Path, line: str) -> None:
     """
     with path.open("a", encoding="utf-8") as file:
         file.write(line + "\n")
-
-
-class WorkerPidHeader:
-    """Pure ASGI middleware: every HTTP response says which worker process served it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_pid(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                pid = (PID_HEADER.lower().encode(), str(os.getpid()).encode())
-                message = {**message, "headers": [*message.get("headers", []), pid]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_pid)
 
 
 def create_app() -> FastAPI:

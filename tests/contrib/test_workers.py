@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import ssl
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,16 +36,15 @@ import pytest
 
 from tests.conftest import unique_prefix
 from tests.contrib.databases import FreshDatabases
-from tests.contrib.worker_app import EVENT, HOOK, PID_HEADER, POLICY, database_of
+from tests.contrib.worker_app import EVENT, HOOK, POLICY, database_of
 from tests.postgres_server import PostgresServer
 from tests.redis_servers import RedisServer
-from tests.servers import free_port, port_open
+from tests.uvicorn_workers import PID_HEADER, eventually
+from tests.uvicorn_workers import uvicorn_workers as start_workers
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
-STARTUP_TIMEOUT = 30.0
 PASSWORD = "the old password, before the race"
 RACERS = 24
 FORGOT_REQUESTS = 12
@@ -58,15 +54,6 @@ POLICY_SECONDS = 0.5
 # How long `spread_connections` keeps reopening connections to spread them over the workers.
 SPREAD_SECONDS = 5.0
 BAD_TOKEN = (400, {"detail": "RESET_PASSWORD_BAD_TOKEN"})
-
-
-async def eventually(ready: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll ``ready`` without blocking the event loop until it holds, for at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {seconds} s")
-        await anyio.sleep(0.05)
 
 
 @dataclass
@@ -106,60 +93,23 @@ class Server:
 async def uvicorn_workers(
     settings: dict[str, str], directory: Path, workers: int
 ) -> AsyncIterator[Server]:
-    """``uvicorn tests.contrib.worker_app:app --workers N`` on a free port, until the block ends.
-
-    Ready once every worker has finished its start-up. The server runs in a session of its
-    own, whose process group is terminated at the end; its output is printed if the block
-    fails.
-    """
-    port = free_port()
+    """``uvicorn tests.contrib.worker_app:app --workers N`` (see `tests.uvicorn_workers`),
+    its output printed if the block fails."""
     output = directory / "uvicorn.log"
     shared_log = directory / "shared.log"
-    command = [
-        sys.executable, "-m", "uvicorn", "tests.contrib.worker_app:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        # Connections opened before a race must stay open until it starts.
-        "--timeout-keep-alive", "60",
-    ]  # fmt: skip
-    env = {**os.environ, **settings, "MAIL_LOG": str(shared_log), "PYTHONUNBUFFERED": "1"}
-    with output.open("wb") as file:
-        process = await anyio.open_process(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    settings = {**settings, "MAIL_LOG": str(shared_log)}
+    # Connections opened before a race must stay open until it starts.
+    options = ["--timeout-keep-alive", "60"]
+    app = "tests.contrib.worker_app:app"
     try:
-
-        def all_workers_started() -> bool:
-            if process.returncode is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}")
-            started = output.read_text(errors="replace").count("Application startup complete.")
-            return started >= workers and port_open(port)
-
-        await eventually(all_workers_started, STARTUP_TIMEOUT, f"{workers} uvicorn workers")
-        yield Server(
-            f"http://127.0.0.1:{port}", process.pid, shared_log, output, settings["STRATEGY"]
-        )
+        async with start_workers(
+            app, settings, output, workers=workers, options=options
+        ) as started:
+            yield Server(started.base_url, started.pid, shared_log, output, settings["STRATEGY"])
     except BaseException:
         print(f"---- uvicorn output ({output}) ----")
         print(output.read_text(errors="replace") if output.exists() else "(none)")
         raise
-    finally:
-        with anyio.CancelScope(shield=True):  # stopped even when the test is cancelled
-            if process.returncode is None:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                with anyio.move_on_after(15) as waiting:
-                    await process.wait()
-                if waiting.cancelled_caught:
-                    with suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    await process.wait()
-            await process.aclose()
 
 
 # The servers speak plain HTTP; one TLS context for every client spares each new client the

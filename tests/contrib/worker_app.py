@@ -35,7 +35,6 @@ import anyio
 import redis.asyncio
 from fastapi import FastAPI
 from fastapi_users import FastAPIUsers, models
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_password_reset import BackgroundWork, ResetEvent
 from fastapi_password_reset.contrib.fastapi_users import get_reset_password_router
@@ -55,8 +54,7 @@ from tests.contrib.example_app import (
 )
 from tests.contrib.example_db import Database, IntBase, IntUser, UUIDBase, UUIDUser
 from tests.contrib.example_schemas import IntUserRead, UUIDUserRead
-
-PID_HEADER = "X-Worker-Pid"
+from tests.uvicorn_workers import WorkerPidHeader
 
 # The "kind" of each line of the shared log.
 HOOK = "hook"
@@ -112,26 +110,6 @@ class SharedLog(HookLog):
 
     def append(self, kind: str, **fields: Any) -> None:
         append_line(self.path, {"kind": kind, "pid": os.getpid(), **fields})
-
-
-class WorkerPidHeader:
-    """Pure ASGI middleware: every HTTP answer says which worker process served it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_pid(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                pid = (PID_HEADER.lower().encode(), str(os.getpid()).encode())
-                message = {**message, "headers": [*message.get("headers", []), pid]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_pid)
 
 
 def create_app() -> FastAPI:

@@ -213,12 +213,19 @@ def get_reset_password_router(
             after_reset=after_reset_job,
         )
 
-    reset_route = {"name": "reset:reset_password", "response_model": None}
-    validate_route = {"name": "reset:validate_token", "response_model": None}
+    reset_route = router.post(
+        "/reset-password", name="reset:reset_password", response_model=None, responses=RESET_ANSWERS
+    )
+    validate_route = router.post(
+        "/reset-password/validate",
+        name="reset:validate_token",
+        response_model=None,
+        responses=VALIDATE_ERRORS,
+    )
     if strategy.requires_email:
         # A short code names its account by e-mail, beside the code.
 
-        @router.post("/reset-password", responses=RESET_ANSWERS, **reset_route)  # type: ignore[arg-type]
+        @reset_route
         async def reset_password_with_code(
             request: Request,
             email: BodyEmail,
@@ -229,7 +236,7 @@ def get_reset_password_router(
             """Set a new password with the code sent to ``email``."""
             return await reset(user_manager, request, token, password, email)
 
-        @router.post("/reset-password/validate", responses=VALIDATE_ERRORS, **validate_route)  # type: ignore[arg-type]
+        @validate_route
         async def validate_code(
             email: BodyEmail,
             token: BodyToken,
@@ -240,7 +247,7 @@ def get_reset_password_router(
 
     else:
 
-        @router.post("/reset-password", responses=RESET_ANSWERS, **reset_route)  # type: ignore[arg-type]
+        @reset_route
         async def reset_password(
             request: Request,
             token: BodyToken,
@@ -250,7 +257,7 @@ def get_reset_password_router(
             """Set a new password with a reset token; the token is used up only on success."""
             return await reset(user_manager, request, token, password, None)
 
-        @router.post("/reset-password/validate", responses=VALIDATE_ERRORS, **validate_route)  # type: ignore[arg-type]
+        @validate_route
         async def validate_token(
             token: EmbeddedToken,
             user_manager: Any = Depends(get_user_manager),  # noqa: B008
