@@ -425,18 +425,24 @@ async def test_a_transport_error_inside_redis_py_is_retried_once_then_unavailabl
     """redis-py's bare AttributeError from a closed connection: one retry, then a 503 error;
     the same error class from elsewhere is a bug and goes through."""
     import fakeredis
-    from redis.asyncio.connection import Connection
+    import redis.asyncio.connection
 
     from fastapi_password_reset.tokens import TokenStoreUnavailableError
 
     strategy = make_strategy(fakeredis.FakeAsyncRedis())
-    closed = Connection()  # never connected: its writer is None, as after a close under a write
+    # The failure of redis-py issues #4287 and #3546 (a write on a connection whose writer was
+    # closed under it), raised from a frame in redis-py's own connection module. Which
+    # redis-py releases still raise it is theirs to change; the library's promise is only
+    # what happens when one does.
+    namespace: dict[str, Any] = {}
+    source = "async def write_on_closed(writer):\n    writer.writelines([b'PING'])\n"
+    exec(compile(source, redis.asyncio.connection.__file__, "exec"), namespace)  # noqa: S102
     calls = 0
 
     async def write_on_closed() -> None:
         nonlocal calls
         calls += 1
-        await closed._send_packed_command([b"PING"])
+        await namespace["write_on_closed"](None)
 
     with pytest.raises(TokenStoreUnavailableError, match="AttributeError"):
         await strategy._call(write_on_closed)
