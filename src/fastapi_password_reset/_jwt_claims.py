@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 _ALGORITHM = "HS256"
 _FINGERPRINT_CLAIM = "pfp"
+_COMPATIBLE_SUBJECT_CLAIM = "user_id"
 _REQUIRED = ["sub", "aud", "exp", _FINGERPRINT_CLAIM]
 
 # The subject: a UUID as ``str(uuid)`` writes it (what every token issued so far carries), or
@@ -50,8 +51,12 @@ class Claims:
 
 
 def encode(claims: Claims, *, audience: str, key: bytes) -> str:
+    subject = str(claims.user_id)  # canonical for a UUID, decimal for an int
     payload = {
-        "sub": str(claims.user_id),  # canonical for a UUID, decimal for an int
+        "sub": subject,
+        # fastapi-users 5-7 named the user ``user_id``: code that decodes the tokens it
+        # mails or receives (and its tests) reads that claim.
+        _COMPATIBLE_SUBJECT_CLAIM: subject,
         "aud": audience,
         "exp": int(claims.expires_at),
         _FINGERPRINT_CLAIM: claims.fingerprint,
@@ -63,7 +68,8 @@ def decode(token: str | None, *, audience: str, key: bytes, now: float) -> Claim
     """The claims of a well-formed, correctly signed, unexpired token; None for anything else.
 
     Only HS256 is accepted, so ``alg: none`` and algorithm-confusion tokens fail; the audience
-    must match exactly and every claim of the layout must be present and well typed. Expiry is
+    must match exactly and every claim of the layout must be present and well typed; a
+    ``user_id`` claim, where present, must name the same user as ``sub``. Expiry is
     checked against ``now`` so that callers can inject a clock.
     """
     if token is None or not token.isascii() or len(token) > MAX_TOKEN_LENGTH:
@@ -82,6 +88,9 @@ def decode(token: str | None, *, audience: str, key: bytes, now: float) -> Claim
     if isinstance(exp, bool) or not isinstance(exp, int | float) or exp <= now:
         return None
     if not isinstance(sub, str) or not isinstance(fingerprint, str):
+        return None
+    # Optional, for the tokens issued before it was added; never a second opinion.
+    if payload.get(_COMPATIBLE_SUBJECT_CLAIM, sub) != sub:
         return None
     user_id = parse_subject(sub)
     if user_id is None:

@@ -357,16 +357,32 @@ class PasswordResetService(Generic[UD]):
                 user.id,
                 redacted_traceback(exc),
             )
-            await _logged_on_failure(
-                self.token_strategy.restore_token(ticket),
-                "reset-password: could not give the token of user %s back",
+            await self._give_back(ticket, user)
+            raise PasswordNotSavedError() from None
+        if not isinstance(replaced, bool):
+            # A database whose write is a stub (it returns None) would refuse every reset
+            # as "already used": say what is wrong, and keep the token for a retry.
+            logger.error(
+                "reset-password: %s.replace_password_hash returned %s, not True or False: "
+                "the password of user %s was not saved",
+                type(self.user_db).__name__,
+                type(replaced).__name__,
                 user.id,
             )
-            raise PasswordNotSavedError() from None
+            await self._give_back(ticket, user)
+            raise PasswordNotSavedError()
         if not replaced:
             # Another reset wrote first, or the password changed by another path: either way
             # the token was issued for a password that is gone.
             raise BadResetTokenError(TokenRefusal.ALREADY_USED)
+
+    async def _give_back(self, ticket: ResetTicket, user: UD) -> None:
+        """The password was not saved: the token works again (a failure is only logged)."""
+        await _logged_on_failure(
+            self.token_strategy.restore_token(ticket),
+            "reset-password: could not give the token of user %s back",
+            user.id,
+        )
 
     async def _kill_other_tokens(self, user: UD) -> None:
         # The password is changed; the other tokens no longer match its fingerprint, so they

@@ -65,3 +65,11 @@ class BadResetTokenError(FastAPIUsersError):
 
 class PasswordNotSavedError(FastAPIUsersError):
     """The new password could not be stored; the token was given back and still works."""
+
+
+class PasswordWriteNotAtomicWarning(UserWarning):
+    """The user database has no compare-and-set of its own for password writes.
+
+    Its `BaseUserDatabase.replace_password_hash` is the stand-in built from ``get`` and
+    ``update``: one reset per token within one process, not across several worker processes.
+    """

@@ -20,7 +20,7 @@ from fastapi_password_reset._hooks import (
 from fastapi_password_reset._service import PasswordResetService
 from fastapi_password_reset._signing import Secret
 from fastapi_password_reset.authentication import JWTAuthentication
-from fastapi_password_reset.db.base import UD, BaseUserDatabase
+from fastapi_password_reset.db.base import UD, BaseUserDatabase, check_user_database
 from fastapi_password_reset.models import BaseUser, BaseUserCreate, BaseUserUpdate
 from fastapi_password_reset.password import PasswordHelper
 from fastapi_password_reset.router.auth import build_auth_router
@@ -56,11 +56,7 @@ class FastAPIUsers(Generic[UD]):
         background: BackgroundWork | None = None,
         on_event: Callable[[ResetEvent], object] | None = None,
     ) -> None:
-        if not callable(getattr(db, "replace_password_hash", None)):
-            raise TypeError(
-                f"{type(db).__name__} has no replace_password_hash(id, old_hash, new_hash): a "
-                "user database must change passwords by compare-and-set (see BaseUserDatabase)"
-            )
+        check_user_database(db, needed=("get", "get_by_email"))
         self.db = db
         self.auth_backends = list(auth_backends)
         self.user_model = user_model
@@ -144,6 +140,7 @@ class FastAPIUsers(Generic[UD]):
 
     def get_register_router(self, after_register: AfterRegister[UD] | None = None) -> APIRouter:
         """``POST /register``, answering 201 with the new user."""
+        check_user_database(self.db, needed=("create",))
         return build_register_router(
             user_db=self.db,
             user_model=self.user_model,

@@ -6,10 +6,12 @@ fastapi-users; the library only relies on the fields declared here.
 
 from __future__ import annotations
 
+import types
+import typing
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import UUID4, AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import UUID4, AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 MAX_EMAIL_LENGTH = 320
 MAX_PASSWORD_LENGTH = 1024
@@ -35,7 +37,41 @@ Password = Annotated[
 ]
 
 
-class BaseUser(BaseModel):
+class _UserModel(BaseModel):
+    """Gives an application's user models the optional fields of pydantic 1.
+
+    fastapi-users 5-7 ran on pydantic 1, where ``first_name: Optional[str]`` was optional
+    with a default of None; pydantic 2 makes such a field required. A subclass's field whose
+    type admits None and that has no default gets None, so the models of a 5-7 application
+    validate as they did.
+    """
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        optional = [
+            field
+            for field in cls.__pydantic_fields__.values()
+            if field.is_required() and _admits_none(field.annotation)
+        ]
+        for field in optional:
+            field.default = None
+        if optional:
+            cls.model_rebuild(force=True)
+
+
+def _admits_none(annotation: Any) -> bool:
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _admits_none(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_admits_none(member) for member in typing.get_args(annotation))
+    return False
+
+
+class BaseUser(_UserModel):
     """What an application may show of a user: never the password hash."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -47,14 +83,17 @@ class BaseUser(BaseModel):
     is_verified: bool = False
 
 
-class BaseUserCreate(BaseModel):
-    """Body of ``POST /register``."""
+class BaseUserCreate(_UserModel):
+    """Body of ``POST /register``.
+
+    The flags take JSON booleans only: ``"is_verified": 0`` is a 422, not a silent false.
+    """
 
     email: Email
     password: Password
-    is_active: bool = True
-    is_superuser: bool = False
-    is_verified: bool = False
+    is_active: StrictBool = True
+    is_superuser: StrictBool = False
+    is_verified: StrictBool = False
 
 
 class BaseUserUpdate(BaseUser):

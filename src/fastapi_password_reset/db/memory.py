@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Generic
-
 from pydantic import UUID4
 
-from fastapi_password_reset.db.base import UD, canonical_email
+from fastapi_password_reset.db.base import UD, BaseUserDatabase, canonical_email
 from fastapi_password_reset.exceptions import UserAlreadyExistsError, UserNotFoundError
 
 
-class InMemoryUserDatabase(Generic[UD]):
+class InMemoryUserDatabase(BaseUserDatabase[UD]):
     """Stores copies of the users it is given, indexed by id and by `canonical_email`.
 
     Callers get copies back too, so changing a returned user changes nothing until ``update``:
@@ -20,7 +18,7 @@ class InMemoryUserDatabase(Generic[UD]):
     """
 
     def __init__(self, user_db_model: type[UD]) -> None:
-        self.user_db_model = user_db_model
+        super().__init__(user_db_model)
         self._by_id: dict[UUID4, UD] = {}
         self._id_by_email: dict[str, UUID4] = {}
 

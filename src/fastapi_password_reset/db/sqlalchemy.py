@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Generic
+from typing import Any
 from uuid import UUID
 
 from pydantic import UUID4
@@ -27,7 +27,7 @@ except ImportError as missing:  # pragma: no cover - depends on what is installe
         "'fastapi-password-reset[postgresql]' (asyncpg)"
     ) from missing
 
-from fastapi_password_reset.db.base import UD, canonical_email
+from fastapi_password_reset.db.base import UD, BaseUserDatabase, canonical_email
 from fastapi_password_reset.exceptions import (
     UserAlreadyExistsError,
     UserDatabaseError,
@@ -67,7 +67,7 @@ class SQLAlchemyBaseUserTable:
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
 
-class SQLAlchemyUserDatabase(Generic[UD]):
+class SQLAlchemyUserDatabase(BaseUserDatabase[UD]):
     """`BaseUserDatabase` over an async SQLAlchemy session factory.
 
     Each call runs in a transaction of its own: an update either stores the whole user or,
@@ -87,7 +87,7 @@ class SQLAlchemyUserDatabase(Generic[UD]):
         session_factory: async_sessionmaker[AsyncSession],
         user_table: type[SQLAlchemyBaseUserTable],
     ) -> None:
-        self.user_db_model = user_db_model
+        super().__init__(user_db_model)
         self.session_factory = session_factory
         self.table = user_table
         self._columns = {column.key for column in user_table.__table__.columns}  # type: ignore[attr-defined]
