@@ -77,14 +77,15 @@ async def test_a_fresh_token_reads_as_its_user(
 async def test_the_token_carries_sub_aud_exp_and_a_fingerprint_but_no_hash(
     strategy: JWTResetTokenStrategy, user: UserDB, clock: Clock
 ) -> None:
-    """Claims: sub, aud=fastapi-users:reset, exp=now+lifetime, and a keyed fingerprint."""
+    """Claims: sub (and user_id, 5-7's name), aud=fastapi-users:reset, exp=now+lifetime, and
+    a keyed fingerprint."""
     token = await strategy.issue_token(user)
     assert token is not None
     claims = claims_of(token)
-    assert claims["sub"] == str(user.id)
+    assert claims["sub"] == claims["user_id"] == str(user.id)
     assert claims["aud"] == "fastapi-users:reset"
     assert claims["exp"] == int(clock.now) + 3600
-    assert set(claims) == {"sub", "aud", "exp", "pfp"}
+    assert set(claims) == {"sub", "user_id", "aud", "exp", "pfp"}
     assert user.hashed_password not in token and "argon2" not in json.dumps(claims)
 
 
