@@ -51,7 +51,7 @@ class _UserModel(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         optional = [
             field
-            for field in cls.__pydantic_fields__.values()
+            for field in cls.model_fields.values()
             if field.is_required() and _admits_none(field.annotation)
         ]
         for field in optional:
