@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SECRET
+from tests.doc_programs import ROOT, python_blocks
 from tests.servers import free_port, port_open, wait_until
-from tests.test_docs import ROOT, python_blocks
 
 PAGE = ROOT / "docs" / "quickstart.md"
 LINK = re.compile(r"Reset link for king\.arthur@camelot\.bt: \S+#token=(\S+)")

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import SECRET
-from tests.test_docs import ROOT, python_blocks
+from tests.doc_programs import ROOT, python_blocks
 
 PAGE = ROOT / "docs" / "testing.md"
 

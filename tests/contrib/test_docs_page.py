@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import SECRET
+from tests.doc_programs import FASTAPI_USERS_PAGE, README, python_blocks
 from tests.redis_servers import RedisServer
-from tests.test_docs import FASTAPI_USERS_PAGE, python_blocks
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +59,7 @@ async def test_the_readmes_swap_runs_on_the_pages_application(
     monkeypatch.setitem(sys.modules, module.__name__, module)
     application, readme_swap = (
         python_blocks(FASTAPI_USERS_PAGE)[0],
-        python_blocks(FASTAPI_USERS_PAGE.parent.parent / "README.md")[1],
+        python_blocks(README)[1],
     )
     for block in (application, readme_swap):
         exec(compile(block, "README.md", "exec"), module.__dict__)  # noqa: S102
