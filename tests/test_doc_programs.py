@@ -44,7 +44,14 @@ def test_each_pages_programs_run_as_the_page_says(
 def test_the_pages_with_programs_are_found() -> None:
     """Pages hold complete programs, so the test above is not vacuous."""
     found = {page.name for page in program_pages()}
-    assert found >= {"README.md", "quickstart.md", "operations.md", "revocation.md", "testing.md"}
+    assert found >= {
+        "README.md",
+        "quickstart.md",
+        "operations.md",
+        "revocation.md",
+        "testing.md",
+        "codes.md",
+    }
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
