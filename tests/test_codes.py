@@ -193,7 +193,7 @@ def test_the_documented_odds_follow_from_the_settings(
     alphabet_size: int, length: int, tries: int, interval: int, per_year: str
 ) -> None:
     """docs/codes.md: a year of one code per interval, each with its tries."""
-    from tests.test_docs import ROOT
+    from tests.doc_programs import ROOT
 
     codes_per_year = 365 * 24 * 3600 // interval
     odds = 1 - (1 - tries / alphabet_size**length) ** codes_per_year

@@ -1,4 +1,5 @@
-"""Every Python sample in docs/ runs, and the site builds in strict mode."""
+"""Every Python excerpt in docs/ runs, and the site builds in strict mode (the complete
+programs run as their pages say: tests/test_doc_programs.py)."""
 
 from __future__ import annotations
 
@@ -8,42 +9,34 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import SECRET
+from tests.doc_programs import EXCERPT, FASTAPI_USERS_PAGE, ROOT, blocks, run_in_order
 from tests.redis_servers import RedisServer
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "docs").glob("*.md"))
+EXCERPT_PAGES = [
+    page
+    for page in PAGES
+    if page != FASTAPI_USERS_PAGE and any(block.title == EXCERPT for block in blocks(page))
+]
 
 
-def python_blocks(page: Path) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+def test_there_are_excerpts_to_run() -> None:
+    """The pages hold excerpts, so the test below is not vacuous."""
+    assert sum(block.title == EXCERPT for page in EXCERPT_PAGES for block in blocks(page)) >= 8
 
 
-def test_there_are_samples_to_run() -> None:
-    """The pages hold samples, so the test below is not vacuous."""
-    assert sum(len(python_blocks(page)) for page in PAGES) >= 8
-
-
-# Its samples need fastapi-users: tests/contrib/test_docs_page.py runs them where it is.
-FASTAPI_USERS_PAGE = ROOT / "docs" / "fastapi-users.md"
-
-
-@pytest.mark.parametrize(
-    "page", [p for p in PAGES if python_blocks(p) and p != FASTAPI_USERS_PAGE], ids=lambda p: p.name
-)
-def test_each_pages_samples_run_in_order(
+@pytest.mark.parametrize("page", EXCERPT_PAGES, ids=lambda p: p.name)
+def test_each_pages_excerpts_run_in_order(
     page: Path, monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
 ) -> None:
-    """A page's samples run top to bottom in one namespace, as a reader would paste them."""
+    """A page's blocks run top to bottom, after the quickstart's application, in one namespace."""
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
-    namespace: dict[str, Any] = {"__name__": f"docs_{page.stem}"}
-    for block in python_blocks(page):
-        exec(compile(block, str(page), "exec"), namespace)  # noqa: S102 - our own documentation
+    run_in_order(page)
 
 
 def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
@@ -56,6 +49,12 @@ def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "site" / "reference" / "index.html").exists()
+    # A block's title (pymdownx.highlight and superfences) names its program, or says it is
+    # an excerpt.
+    quickstart = (tmp_path / "site" / "quickstart" / "index.html").read_text()
+    assert '<span class="filename">app.py</span>' in quickstart
+    hooks = (tmp_path / "site" / "hooks" / "index.html").read_text()
+    assert f'<span class="filename">{EXCERPT}</span>' in hooks
 
 
 # A URL that names a host: `https://…`, `http://…` or protocol-relative `//…`.

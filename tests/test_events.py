@@ -11,7 +11,6 @@ import sys
 import uuid
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -23,8 +22,8 @@ import fastapi_password_reset
 from fastapi_password_reset._events import Event, EventRecorder, ResetEvent
 from fastapi_password_reset.exceptions import TokenRefusal
 from tests.conftest import SECRET
+from tests.doc_programs import ROOT, python_blocks
 
-ROOT = Path(__file__).resolve().parent.parent
 USER_ID = uuid.UUID("6f1c1f0e-2b1c-4c8e-9a55-3d1c7a1e0b42")
 
 Points = dict[tuple[tuple[str, str], ...], float]
@@ -313,11 +312,11 @@ def test_the_prometheus_series_are_those_the_docs_quote() -> None:
     assert scraped[start : start + len(quoted)] == quoted
 
 
-# The page's Prometheus block, run in a fresh process (it sets the global meter provider, which
-# can be set once per process), on an application with one recorder, then scraped over ASGI.
+# The page's Prometheus block (argv[1]), run in a fresh process (it sets the global meter
+# provider, which can be set once per process), on an application with one recorder, then
+# scraped over ASGI.
 SCRAPE_THE_DOCS_SETUP = """
-import asyncio, re, sys, uuid
-from pathlib import Path
+import asyncio, sys, uuid
 
 import httpx
 from fastapi import APIRouter
@@ -329,10 +328,8 @@ class Users:  # stands for the page's FastAPIUsers: only its router is used here
     def get_reset_password_router(self, secret: str, lifetime: int) -> APIRouter:
         return APIRouter()
 
-blocks = re.findall(r"```python\\n(.*?)```", Path(sys.argv[1]).read_text(), re.S)
-[setup] = [block for block in blocks if "PrometheusMetricReader" in block]
 page = {"os": __import__("os"), "fastapi_users": Users()}
-exec(setup, page)
+exec(sys.argv[1], page)
 
 recorder = EventRecorder()
 recorder.observe_pending(lambda: 3)
@@ -353,7 +350,9 @@ asyncio.run(scrape())
 
 def test_the_docs_prometheus_setup_serves_the_quoted_series() -> None:
     """The page's MeterProvider and /metrics mount, scraped, serve the lines the page quotes."""
-    scraped = run_python(SCRAPE_THE_DOCS_SETUP, str(ROOT / "docs" / "observability.md"))
+    blocks = python_blocks(ROOT / "docs" / "observability.md")
+    [setup] = [block for block in blocks if "PrometheusMetricReader" in block]
+    scraped = run_python(SCRAPE_THE_DOCS_SETUP, setup)
     lines = scraped.splitlines()
     quoted = quoted_exposition()
     start = lines.index(quoted[0])

@@ -17,11 +17,13 @@ import pytest
 import redis.asyncio
 
 from fastapi_password_reset.tokens import RedisResetTokenStrategy, TokenStoreUnavailableError
+from tests.conftest import SECRET
+from tests.doc_programs import ROOT, run_in_order
 from tests.redis_servers import RedisCluster, RedisServer
 
 pytestmark = pytest.mark.anyio
 
-OPERATIONS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
+OPERATIONS_PAGE = ROOT / "docs" / "operations.md"
 
 
 @contextmanager
@@ -165,10 +167,8 @@ async def answers_within(strategy: RedisResetTokenStrategy, seconds: float) -> N
 def operations_sample(monkeypatch: pytest.MonkeyPatch, redis_url: str) -> dict[str, Any]:
     """The page's Python blocks, run in order with REDIS_URL set: the app and its client."""
     monkeypatch.setenv("REDIS_URL", redis_url)
-    namespace: dict[str, Any] = {"__name__": "docs_operations"}
-    for block in re.findall(r"```python\n(.*?)```", OPERATIONS_PAGE.read_text(), re.S):
-        exec(compile(block, str(OPERATIONS_PAGE), "exec"), namespace)  # noqa: S102 - our docs
-    return namespace
+    monkeypatch.setenv("SECRET", SECRET)
+    return run_in_order(OPERATIONS_PAGE)
 
 
 async def get_ready(app: Any) -> httpx.Response:

@@ -9,9 +9,9 @@ import pytest
 import uvicorn
 
 from tests.conftest import SECRET
+from tests.doc_programs import ROOT, run_in_order
 from tests.redis_servers import RedisServer
 from tests.servers import free_port
-from tests.test_docs import ROOT, python_blocks
 
 pytestmark = pytest.mark.anyio
 
@@ -22,14 +22,11 @@ PROXY = "10.0.0.2"  # the load balancer of the page's uvicorn example
 
 
 def load_page(monkeypatch: pytest.MonkeyPatch, redis_url: str | None = None) -> dict[str, Any]:
-    """The page's samples run top to bottom in one namespace, as tests/test_docs.py runs them."""
+    """The page's samples run top to bottom in one namespace (tests/doc_programs.py)."""
     monkeypatch.setenv("SECRET", SECRET)
     # The page only builds its Redis storage; nothing listens here unless a test says so.
     monkeypatch.setenv("REDIS_URL", redis_url or f"redis://127.0.0.1:{free_port()}/0")
-    namespace: dict[str, Any] = {"__name__": "docs_rate-limits"}
-    for block in python_blocks(PAGE):
-        exec(compile(block, str(PAGE), "exec"), namespace)  # noqa: S102 - our own documentation
-    return namespace
+    return run_in_order(PAGE)
 
 
 @pytest.fixture

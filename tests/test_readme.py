@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +12,8 @@ from fastapi import FastAPI
 
 from fastapi_password_reset import PasswordHelper
 from tests.conftest import SECRET
+from tests.doc_programs import README, ROOT, programs, python_blocks
 from tests.redis_servers import RedisServer
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def python_blocks(text: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
 def run(code: str, namespace: dict[str, Any]) -> None:
@@ -29,43 +23,22 @@ def run(code: str, namespace: dict[str, Any]) -> None:
 def run_quickstart(name: str) -> tuple[dict[str, Any], list[str]]:
     """The quickstart's names, with cheap hashing and a hook that keeps the tokens it gets."""
     namespace: dict[str, Any] = {"__name__": name}
-    run(python_blocks(README.read_text())[0], namespace)
+    run(python_blocks(README)[0], namespace)
     namespace["fastapi_users"].password_helper = PasswordHelper(CHEAPEST)
     tokens: list[str] = []
     namespace["on_after_forgot_password"] = lambda user, token, request: tokens.append(token)
     return namespace, tokens
 
 
-@pytest.mark.anyio
-async def test_the_quickstart_runs_and_serves_the_reset_flow(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Exec the quickstart, then register, forgot, reset and log in against its app."""
-    quickstart = python_blocks(README.read_text())[0]
-    monkeypatch.setenv("SECRET", SECRET)
-    namespace, tokens = run_quickstart("readme_quickstart")
-    users = namespace["fastapi_users"]
-    # Routers captured the helper and hooks when built: build the application part again.
-    run("app = FastAPI()" + quickstart.split("app = FastAPI()")[1], namespace)
-    app = namespace["app"]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://readme") as client:
-        email = "reader@example.com"
-        await client.post("/auth/register", json={"email": email, "password": "first pass"})
-        assert (
-            await client.post("/auth/forgot-password", json={"email": email})
-        ).status_code == 202
-        await users.background.drain()
-        reset = await client.post(
-            "/auth/reset-password", json={"token": tokens[0], "password": "second pass"}
-        )
-        assert reset.status_code == 200
-        await users.background.drain()
-        login = await client.post(
-            "/auth/jwt/login", data={"username": email, "password": "second pass"}
-        )
-        assert login.status_code == 200
-    assert f"{email} has reset their password" in capsys.readouterr().out
+def test_the_readmes_quickstart_is_the_quickstart_pages_program() -> None:
+    """One program: docs/quickstart.md walks it further (a used link, a log-in)."""
+    assert programs(README)["app.py"] == programs(ROOT / "docs" / "quickstart.md")["app.py"]
+
+
+@pytest.mark.parametrize("page", [ROOT / "docs" / "quickstart.md", README], ids=lambda p: p.name)
+def test_the_mail_hook_shows_the_link(page: Path) -> None:
+    """The program's hook prints the link with its token, so a reader can follow it."""
+    assert "#token={token}" in programs(page)["app.py"]
 
 
 def test_the_readme_names_both_make_targets() -> None:
@@ -83,7 +56,7 @@ async def test_the_redis_and_revocation_samples_run(
 ) -> None:
     """The Redis router and the revocation code of the README, against a real redis-server."""
     # Block 1 swaps fastapi-users' router: tests/contrib/test_docs_page.py runs it.
-    redis_sample, revocation_sample = python_blocks(README.read_text())[2:4]
+    redis_sample, revocation_sample = python_blocks(README)[2:4]
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     namespace, tokens = run_quickstart("readme_redis")
@@ -127,7 +100,7 @@ async def test_the_sqlalchemy_sample_stores_users(
     monkeypatch.setenv("SECRET", SECRET)
     monkeypatch.chdir(tmp_path)
     namespace, _ = run_quickstart("readme_sql")
-    run(python_blocks(README.read_text())[4], namespace)
+    run(python_blocks(README)[4], namespace)
     async with namespace["engine"].begin() as connection:
         await connection.run_sync(namespace["Base"].metadata.create_all)
     database = namespace["sql_user_db"]

@@ -38,7 +38,7 @@ from tests.conftest import (
     make_redis_client,
     unique_prefix,
 )
-from tests.test_docs import ROOT, python_blocks
+from tests.doc_programs import ROOT, run_in_order
 
 pytestmark = pytest.mark.anyio
 
@@ -194,9 +194,7 @@ async def test_a_refused_password_leaves_the_token_usable(
 async def test_the_documented_invitation_sample_works(monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/hooks.md: invite() makes a day-long link that token_is_good() accepts."""
     monkeypatch.setenv("SECRET", SECRET)
-    namespace: dict[str, Any] = {"__name__": "docs_hooks"}
-    for block in python_blocks(ROOT / "docs" / "hooks.md"):
-        exec(compile(block, "docs/hooks.md", "exec"), namespace)  # noqa: S102 - our own docs
+    namespace = run_in_order(ROOT / "docs" / "hooks.md")
     user_db = namespace["user_db"]
     user = await user_db.create(
         namespace["UserDB"](email="new@example.com", hashed_password="$argon2id$unset")

@@ -1,4 +1,5 @@
-"""The public test helpers, with FastAPI's TestClient and with httpx, as docs/testing.md shows."""
+"""The public test helpers, with FastAPI's TestClient and with httpx, as docs/testing.md shows
+(its test files run with pytest as the page says: tests/test_doc_programs.py)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,20 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from fastapi_password_reset.testing import settle_test_client
 from tests.conftest import SECRET
-from tests.test_docs import ROOT, python_blocks
+from tests.doc_programs import ROOT, programs
 
 PAGE = ROOT / "docs" / "testing.md"
 
 
 @pytest.fixture
 def page(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The page's samples run top to bottom (the TestClient one runs on the way)."""
+    """The page's application module, app.py."""
     monkeypatch.setenv("SECRET", SECRET)
-    namespace: dict[str, Any] = {"__name__": "docs_testing"}
-    for block in python_blocks(PAGE):
-        exec(compile(block, str(PAGE), "exec"), namespace)  # noqa: S102 - our own docs
+    namespace: dict[str, Any] = {"__name__": "docs_testing_app"}
+    exec(compile(programs(PAGE)["app.py"], str(PAGE), "exec"), namespace)  # noqa: S102 - our docs
     return namespace
-
-
-@pytest.mark.anyio
-async def test_the_httpx_sample_passes(page: dict[str, Any], anyio_backend: str) -> None:
-    """The page's async test, run as pytest would run it."""
-    await page["test_a_forgotten_password_can_be_reset"]()
 
 
 @pytest.mark.parametrize("attempt", range(20))
@@ -39,7 +34,7 @@ def test_a_mail_is_caught_every_time_with_the_test_client(
     with TestClient(app) as client:
         client.post("/auth/register", json={"email": "bors@camelot.bt", "password": "grail"})
         client.post("/auth/forgot-password", json={"email": "bors@camelot.bt"})
-        page["settle_test_client"](client, users)
+        settle_test_client(client, users)
         assert outbox.token_for("bors@camelot.bt")
 
 
@@ -48,7 +43,7 @@ def test_settling_a_test_client_outside_with_says_what_to_do(page: dict[str, Any
     app, users = page["make_app"](page["Outbox"]())
     client = TestClient(app)
     with pytest.raises(RuntimeError, match="as a context manager"):
-        page["settle_test_client"](client, users)
+        settle_test_client(client, users)
 
 
 def test_token_for_says_why_there_may_be_no_mail(page: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from fastapi_password_reset.tokens import RedisResetTokenStrategy
 from tests.conftest import (
     NEW_PASSWORD,
     PASSWORD,
+    SECRET,
     Outbox,
     UserDB,
     UserTable,
@@ -30,7 +31,7 @@ from tests.conftest import (
     sql_database,
     unique_prefix,
 )
-from tests.test_docs import ROOT, python_blocks
+from tests.doc_programs import ROOT, run_in_order
 
 pytestmark = pytest.mark.anyio
 
@@ -251,7 +252,7 @@ def old_user_table() -> Table:
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 async def test_the_documented_upgrade_of_an_old_table_works(
-    database: str, request: pytest.FixtureRequest, tmp_path: Path
+    database: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """docs/databases.md's add_email_keys turns a 0.1 table into one the adapter can use."""
     url = (
@@ -266,9 +267,8 @@ async def test_the_documented_upgrade_of_an_old_table_works(
         await connection.execute(text('DROP TABLE IF EXISTS "user"'))
         await connection.run_sync(old.metadata.create_all)
         await connection.execute(old.insert().values(**user.model_dump(exclude={"email_key"})))
-    namespace: dict[str, Any] = {"__name__": "docs_databases"}
-    for block in python_blocks(ROOT / "docs" / "databases.md"):
-        exec(compile(block, "docs/databases.md", "exec"), namespace)  # noqa: S102 - our own docs
+    monkeypatch.setenv("SECRET", SECRET)
+    namespace = run_in_order(ROOT / "docs" / "databases.md")
     namespace["engine"] = engine
     await namespace["add_email_keys"]()
     await namespace["add_email_keys"]()  # running it twice is harmless

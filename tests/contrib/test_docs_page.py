@@ -1,73 +1,64 @@
-"""The samples of docs/fastapi-users.md run, with fastapi-users installed."""
+"""docs/fastapi-users.md, with fastapi-users installed: its application runs as the page says,
+its excerpt fits that application, and the README's swap is the page's change."""
 
 from __future__ import annotations
 
+import re
 import sys
 import types
-from typing import Any
+from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import SECRET
-from tests.redis_servers import RedisServer
-from tests.test_docs import FASTAPI_USERS_PAGE, python_blocks
+from tests.doc_programs import FASTAPI_USERS_PAGE, README, blocks, run_page
 
-pytestmark = pytest.mark.anyio
+# The groups `make` installs into .venv-fastapi-users, where these tests run.
+ADAPTER_ENVIRONMENT_GROUPS = ("test", "lint")
 
 
-async def test_the_pages_samples_build_an_application_that_resets(
-    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer, tmp_path: Any
+def test_the_pages_application_runs_as_the_page_says(tmp_path: Path) -> None:
+    """In an empty folder: uvicorn starts it (its lifespan creates the tables), and register,
+    forgot-password, reset with the printed token, a reuse and a log-in answer as the page says."""
+    folder = tmp_path / "programs"
+    folder.mkdir()
+    run = run_page(FASTAPI_USERS_PAGE, folder, redis_url=None, groups=ADAPTER_ENVIRONMENT_GROUPS)
+    assert "uvicorn app:app" in run.done
+    assert sum(command.startswith("curl ") for command in run.done) == 5
+    assert "Traceback" not in run.output(), run.output()
+
+
+def test_the_options_excerpt_builds_a_router_for_the_pages_application(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Run top to bottom as a reader would paste them; then the application they built
-    registers a user and answers a forgot-password."""
-    monkeypatch.chdir(tmp_path)  # the sample's SQLite file lands here
+    """The application, then the excerpt that passes it options, in one module."""
+    monkeypatch.chdir(tmp_path)  # the application's SQLite file lands here
     monkeypatch.setenv("SECRET", SECRET)
-    monkeypatch.setenv("REDIS_URL", redis_server.url)
-    blocks = python_blocks(FASTAPI_USERS_PAGE)
-    assert len(blocks) >= 3
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")  # built, never connected
     # A module of its own: pydantic looks generic models' modules up in sys.modules.
     module = types.ModuleType("docs_fastapi_users")
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    namespace = module.__dict__
-    for block in blocks:
-        exec(compile(block, str(FASTAPI_USERS_PAGE), "exec"), namespace)  # noqa: S102
-    async with namespace["engine"].begin() as connection:
-        await connection.run_sync(namespace["Base"].metadata.create_all)
-    app = namespace["app"]
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        registered = await client.post(
-            "/auth/register", json={"email": "a@example.com", "password": "old password"}
-        )
-        assert registered.status_code == 201
-        forgot = await client.post("/auth/forgot-password", json={"email": "a@example.com"})
-        assert forgot.status_code == 202
-        assert forgot.json() is None
-    await namespace["engine"].dispose()
+    page_blocks = blocks(FASTAPI_USERS_PAGE)
+    assert [block.title for block in page_blocks if block.is_program] == ["app.py"]
+    for block in page_blocks:
+        exec(compile(block.code, str(FASTAPI_USERS_PAGE), "exec"), module.__dict__)  # noqa: S102
+    paths = {getattr(route, "path", None) for route in module.reset_router.routes}
+    assert {"/forgot-password", "/reset-password"} <= paths
 
 
-async def test_the_readmes_swap_runs_on_the_pages_application(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
-) -> None:
-    """The README's one-line change, pasted after the page's application, serves the route."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SECRET", SECRET)
-    module = types.ModuleType("docs_fastapi_users_readme")
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    application, readme_swap = (
-        python_blocks(FASTAPI_USERS_PAGE)[0],
-        python_blocks(FASTAPI_USERS_PAGE.parent.parent / "README.md")[1],
-    )
-    for block in (application, readme_swap):
-        exec(compile(block, "README.md", "exec"), module.__dict__)  # noqa: S102
-    app = module.app
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        forgot = await client.post("/auth/forgot-password", json={"email": "a@example.com"})
-        assert forgot.status_code == 202
-    await module.engine.dispose()
+def test_the_readmes_swap_is_the_change_the_page_highlights() -> None:
+    """The README's excerpt is, line for line, what the page's program highlights as changed."""
+    [program] = [block for block in blocks(FASTAPI_USERS_PAGE) if block.is_program]
+    text = FASTAPI_USERS_PAGE.read_text()
+    info = text[program.position :].partition("\n")[0]
+    spans = re.search(r'hl_lines="([^"]*)"', info)
+    assert spans, info
+    highlighted: set[int] = set()
+    for span in spans[1].split():
+        first, _, last = span.partition("-")
+        highlighted |= set(range(int(first), int(last or first) + 1))
+    lines = program.code.splitlines()
+    changed = [lines[number - 1] for number in sorted(highlighted)]
+    [readme_swap] = [block for block in blocks(README) if "contrib.fastapi_users" in block.code]
+    swap = [line for line in readme_swap.code.splitlines() if line.strip()]
+    assert [line for line in changed if not line.startswith("#")] == swap
