@@ -309,4 +309,8 @@ def test_the_adapter_without_sqlalchemy_says_what_to_install() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 1
-    assert "pip install 'fastapi-password-reset[sqlite]'" in result.stderr
+    assert "pip install '.[sqlite]' in a clone of the repository" in result.stderr
+    assert "pip install 'fastapi-password-reset[sqlite]' once a release is on PyPI" in (
+        result.stderr
+    )
+    assert "postgresql extra" in result.stderr

@@ -1,7 +1,7 @@
 """Users in a SQL database through SQLAlchemy 2 (asyncio): SQLite, PostgreSQL and others.
 
-Install with ``pip install 'fastapi-password-reset[sqlite]'`` (SQLAlchemy and aiosqlite) or
-``[postgresql]`` (SQLAlchemy and asyncpg).
+Install with ``pip install '.[sqlite]'`` in a clone of the repository (SQLAlchemy and
+aiosqlite) or ``'.[postgresql]'`` (SQLAlchemy and asyncpg).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from uuid import UUID
 
 from pydantic import UUID4
 
+from fastapi_password_reset._install import install_hint
+
 try:
     from sqlalchemy import Boolean, String, Uuid, delete, select, update
     from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
@@ -23,8 +25,7 @@ try:
 except ImportError as missing:  # pragma: no cover - depends on what is installed
     raise ImportError(
         "fastapi_password_reset.db.sqlalchemy needs SQLAlchemy and a driver: "
-        "pip install 'fastapi-password-reset[sqlite]' (aiosqlite) or "
-        "'fastapi-password-reset[postgresql]' (asyncpg)"
+        f"{install_hint('sqlite')}; the postgresql extra instead of sqlite brings asyncpg"
     ) from missing
 
 from fastapi_password_reset.db.base import UD, BaseUserDatabase, canonical_email
