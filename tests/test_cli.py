@@ -434,3 +434,46 @@ async def test_codes_are_counted_and_revoked_with_the_codes_flag(
     assert run("revoke", "--codes", *where, *cluster).returncode == 0
     assert await strategy.read_token(code, user_id=user.id) is None
     await client.aclose()
+
+
+# Without the redis extra: the console script is installed whatever the extras.
+
+WITHOUT_REDIS_PY = (
+    "import sys\n"
+    "sys.modules['redis'] = None  # as if redis-py were not installed\n"
+    "from fastapi_password_reset.cli import run\n"
+    "sys.argv[0] = 'fastapi-password-reset'\n"
+    "run()\n"
+)
+
+
+def run_without_redis_py(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The command's entry point in a Python where ``import redis`` fails."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["FASTAPI_PASSWORD_RESET_SECRET"] = SECRET
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_REDIS_PY, *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("command_name", ["revoke", "count"])
+def test_without_redis_py_the_command_names_the_extra_on_one_line(command_name: str) -> None:
+    """No traceback: one line saying how to install the redis extra, status 1."""
+    result = run_without_redis_py(command_name, *UNREACHABLE, *SOME_USER)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("fastapi-password-reset: error: this command needs redis-py")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pip install '.[redis]' in a clone of the repository" in result.stderr
+    assert "pip install 'fastapi-password-reset[redis]' once a release is on PyPI" in result.stderr
+
+
+def test_without_redis_py_help_and_usage_mistakes_still_answer_as_usual() -> None:
+    """--help needs no redis-py, and a usage mistake is still status 2."""
+    assert run_without_redis_py("revoke", "--help").returncode == 0
+    mistake = run_without_redis_py("revoke", *UNREACHABLE, "--user-id", "12x")
+    assert (mistake.returncode, mistake.stdout) == (2, "")
+    assert "not a user id" in mistake.stderr

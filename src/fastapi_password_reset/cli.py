@@ -1,9 +1,9 @@
 """``fastapi-password-reset``: count or revoke a user's outstanding reset tokens from a shell.
 
 Exit statuses: 0 done (tokens found), 1 an error (no secret, bad URL, Redis unreachable or
-refusing the password, ``--cluster`` wrong), 2 a usage mistake, 3 no token found for the
-user, which also happens when the key prefix, the database or the secret differs from the
-application's.
+refusing the password, ``--cluster`` wrong, the ``redis`` extra not installed), 2 a usage
+mistake, 3 no token found for the user, which also happens when the key prefix, the database
+or the secret differs from the application's.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
+from fastapi_password_reset._install import install_hint
 from fastapi_password_reset.tokens._user_ids import as_user_id
 from fastapi_password_reset.tokens.base import UserId
 
@@ -171,7 +172,22 @@ def _password(arguments: argparse.Namespace) -> str | None:
     return password
 
 
+def _require_redis_py() -> None:
+    """Refuse to run, on one line, where the ``redis`` extra is not installed.
+
+    The console script is installed with the package whatever its extras, so "no module named
+    redis" is what a newcomer meets first; a traceback would not say what to install.
+    """
+    try:
+        import redis.asyncio  # noqa: F401 - imported to see whether it can be
+    except ImportError as missing:
+        if (missing.name or "").split(".")[0] != "redis":
+            raise  # redis-py is there but broken: its own error says more than ours would
+        raise CommandError(f"this command needs redis-py: {install_hint('redis')}") from None
+
+
 async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
+    _require_redis_py()
     from redis.asyncio import Redis, RedisCluster
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
