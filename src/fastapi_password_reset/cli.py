@@ -70,7 +70,8 @@ def _version() -> str:
 
 EPILOG = (
     "exit status: 0 tokens found (and revoked, unless counting); 1 error; 2 usage; "
-    "3 no token found for the user (also what a wrong --key-prefix, database or secret gives)"
+    "3 no token found for the user (also what a wrong --key-prefix, database or secret gives, "
+    "or a missing --codes)"
 )
 
 
@@ -192,6 +193,7 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
+    from fastapi_password_reset._signing import secret_bytes
     from fastapi_password_reset.exceptions import InsecureSecretError
     from fastapi_password_reset.tokens.base import TokenStoreUnavailableError
     from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
@@ -200,6 +202,12 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
     secret = os.environ.get(arguments.secret_env)
     if not secret:
         raise CommandError(f"set ${arguments.secret_env} to the application's reset secret")
+    try:
+        # Checked here, not by the strategy's bind, so that the message names the variable
+        # the secret came from rather than the router's reset_password_token_secret.
+        secret_bytes(secret, name=f"${arguments.secret_env}")
+    except InsecureSecretError as exc:
+        raise CommandError(str(exc)) from None
     options: dict[str, Any] = {
         "retry": Retry(NoBackoff(), 1),
         "socket_connect_timeout": 5,
@@ -217,13 +225,15 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
     except ValueError as exc:
         raise CommandError(f"bad --redis-url: {exc}") from None
     server = _server(url)
+    # What to check when nothing is found: codes live under other keys than link tokens.
+    codes = "" if arguments.codes else "; add --codes if the application sends reset codes"
     if isinstance(client, RedisCluster):
-        where = f"on the Redis Cluster at {server} (check --key-prefix and the secret)"
+        where = f"on the Redis Cluster at {server} (check --key-prefix and the secret{codes})"
     else:
         database = client.connection_pool.connection_kwargs.get("db", 0)
         where = (
             f"in database {database} at {server} "
-            "(check --key-prefix, the database in the URL and the secret)"
+            f"(check --key-prefix, the database in the URL and the secret{codes})"
         )
     try:
         kind = RedisResetCodeStrategy if arguments.codes else RedisResetTokenStrategy
@@ -237,8 +247,6 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
         else:
             count = await strategy.revoke_user_tokens(arguments.user_id)
         return Outcome(count, where)
-    except InsecureSecretError as exc:
-        raise CommandError(str(exc)) from None
     except TokenStoreUnavailableError as exc:
         raise CommandError(await _diagnose(exc, arguments, url, options)) from None
     finally:
