@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, final
 
 from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
@@ -54,6 +54,22 @@ for _, digest in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return live
 """
+
+
+@final
+class MovedToRouter:
+    """The default of a keyword that moved from the strategy to ``get_reset_password_router``.
+
+    A parameter of its own, rather than a ``**kwargs`` catch-all, keeps every keyword of the
+    constructor in its signature (and so in the API reference), and still lets the old
+    keyword fail with a message that says where it went.
+    """
+
+    def __repr__(self) -> str:
+        return "<moved to get_reset_password_router>"
+
+
+MOVED_TO_ROUTER: Final = MovedToRouter()
 
 
 @dataclass(frozen=True)
@@ -112,15 +128,15 @@ class RedisResetTokenStrategy:
         max_concurrent_commands: int = 64,
         wait_for_replicas: int = 0,
         wait_timeout_seconds: float = 1.0,
-        **moved: object,
+        min_interval_seconds: MovedToRouter = MOVED_TO_ROUTER,
     ) -> None:
-        if "min_interval_seconds" in moved:
+        """``min_interval_seconds`` is no setting of the strategy any more: giving it raises
+        `TypeError`, which says where it went."""
+        if min_interval_seconds is not MOVED_TO_ROUTER:
             raise TypeError(
                 "min_interval_seconds is a setting of the router now, one for both token "
                 "strategies: get_reset_password_router(..., min_interval_seconds=60)"
             )
-        if moved:
-            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(moved))}")
         if isinstance(max_tokens_per_user, bool) or not isinstance(max_tokens_per_user, int):
             raise TypeError("max_tokens_per_user must be an int")
         if max_tokens_per_user < 1:
