@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, final
+from typing import Any
 
 from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
@@ -19,7 +17,18 @@ from redis.commands.core import AsyncScript
 from fastapi_password_reset._events import Event, EventRecorder
 from fastapi_password_reset._signing import Secret
 from fastapi_password_reset.tokens import _redis_scripts
-from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, BindOnce
+from fastapi_password_reset.tokens._binding import (
+    DECOY_ACCOUNT,
+    MOVED_TO_ROUTER,
+    BindOnce,
+    MovedToRouter,
+)
+from fastapi_password_reset.tokens._redis_failures import (
+    STORE_FAILURES,
+    NothingToUndoError,
+    raised_inside_redis_py,
+    store_unavailable,
+)
 from fastapi_password_reset.tokens._redis_keys import StoredToken, TokenKeys
 from fastapi_password_reset.tokens._user_ids import as_user_id, check_user_id
 from fastapi_password_reset.tokens.base import (
@@ -31,11 +40,6 @@ from fastapi_password_reset.tokens.base import (
 )
 
 logger = logging.getLogger("fastapi_password_reset")
-
-# Every failure of the store, as redis-py reports it: connection loss and timeouts, a server
-# that refuses writes (READONLY after a failover, NOREPLICAS, OOM, BUSY, LOADING), cluster
-# errors. None of them says anything about the token, so all are "unavailable", never a 500.
-_STORE_FAILURES = (redis_errors.RedisError, redis_errors.RedisClusterException, OSError)
 
 # How long a reset attempt holds a token it consumed before another attempt may take it. A
 # reset writes one row between consume and release; an attempt that died (a lost reply whose
@@ -54,22 +58,6 @@ for _, digest in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return live
 """
-
-
-@final
-class MovedToRouter:
-    """The default of a keyword that moved from the strategy to ``get_reset_password_router``.
-
-    A parameter of its own, rather than a ``**kwargs`` catch-all, keeps every keyword of the
-    constructor in its signature (and so in the API reference), and still lets the old
-    keyword fail with a message that says where it went.
-    """
-
-    def __repr__(self) -> str:
-        return "<moved to get_reset_password_router>"
-
-
-MOVED_TO_ROUTER: Final = MovedToRouter()
 
 
 @dataclass(frozen=True)
@@ -210,10 +198,10 @@ class RedisResetTokenStrategy:
             try:
                 async with self._command_slots:
                     return await command()
-            except _STORE_FAILURES as exc:
-                raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
+            except STORE_FAILURES as exc:
+                raise store_unavailable(exc) from None
             except (AttributeError, TypeError) as exc:
-                if not _raised_inside_redis_py(exc):
+                if not raised_inside_redis_py(exc):
                     raise
                 if attempt:
                     raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
@@ -233,6 +221,8 @@ class RedisResetTokenStrategy:
             issued = await self._issue_run(
                 user_id, fingerprint, tag, digest, lifetime_seconds, throttle, decoy=False
             )
+        except NothingToUndoError:
+            raise  # never sent, or refused: no token was stored
         except TokenStoreUnavailableError:
             # The script may have run with its reply lost for good: withdraw the token, so
             # that the user is not left throttled without a mail.
@@ -305,6 +295,8 @@ class RedisResetTokenStrategy:
         assert isinstance(ticket, RedisTicket)
         try:
             return await self._claim(ticket)
+        except NothingToUndoError:
+            raise  # never sent, or refused: nothing was claimed
         except TokenStoreUnavailableError:
             # The claim may have been taken with its reply lost for good: drop it, so that
             # the link works again at once rather than after the lease.
@@ -444,12 +436,3 @@ async def _ping_primaries(cluster: RedisCluster) -> None:
     for reply in replies:
         if isinstance(reply, BaseException):
             raise reply
-
-
-def _raised_inside_redis_py(exc: BaseException) -> bool:
-    """Whether the innermost frame of the traceback is redis-py's (or asyncio's under it)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    in_redis = [f for f in frames if f"{os.sep}redis{os.sep}" in f.filename]
-    return bool(in_redis) and frames[-1].filename in {f.filename for f in in_redis} | {
-        f.filename for f in frames if f"{os.sep}asyncio{os.sep}" in f.filename
-    }

@@ -14,14 +14,12 @@ from redis.asyncio import Redis, RedisCluster
 from fastapi_password_reset._events import Event
 from fastapi_password_reset._signing import derive_key
 from fastapi_password_reset.tokens import _redis_code_scripts
-from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT
+from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, MOVED_TO_ROUTER, MovedToRouter
 from fastapi_password_reset.tokens._redis_keys import StoredToken, _b64
 from fastapi_password_reset.tokens._user_ids import as_user_id, check_user_id
 from fastapi_password_reset.tokens.base import ResetTicket, UserId, UserRecord
 from fastapi_password_reset.tokens.redis import (
     CLAIM_LEASE_SECONDS,
-    MOVED_TO_ROUTER,
-    MovedToRouter,
     RedisResetTokenStrategy,
     RedisTicket,
 )
