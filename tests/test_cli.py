@@ -80,6 +80,10 @@ def store_of(store: str, request: pytest.FixtureRequest) -> tuple[RedisServer | 
     return server, redis.asyncio.Redis.from_url(server.url)
 
 
+# What a run without --codes that found nothing adds to where it looked.
+CODES = "; add --codes if the application sends reset codes"
+
+
 def not_found(user: UserDB, prefix: str, where: str) -> str:
     return (
         f"fastapi-password-reset: no tokens found for user {user.id} "
@@ -225,10 +229,10 @@ async def test_nothing_found_says_where_it_looked_and_exits_3(
     port = server.url.rsplit(":", 1)[1].split("/")[0]
     cluster = store == "redis-cluster"
     where = (
-        f"on the Redis Cluster at 127.0.0.1:{port} (check --key-prefix and the secret)"
+        f"on the Redis Cluster at 127.0.0.1:{port} (check --key-prefix and the secret{CODES})"
         if cluster
         else f"in database 0 at 127.0.0.1:{port} "
-        "(check --key-prefix, the database in the URL and the secret)"
+        f"(check --key-prefix, the database in the URL and the secret{CODES})"
     )
     cluster_flag = ["--cluster"] if cluster else []
     user_id = ["--redis-url", server.url, "--user-id", str(user.id), *cluster_flag]
@@ -256,7 +260,7 @@ async def test_the_wrong_database_is_named(redis_server: RedisServer) -> None:
     )
     where = (
         f"in database 1 at 127.0.0.1:{redis_server.port} "
-        "(check --key-prefix, the database in the URL and the secret)"
+        f"(check --key-prefix, the database in the URL and the secret{CODES})"
     )
     assert outcome(result) == (NOT_FOUND, "", not_found(user, prefix, where))
     await client.aclose()
@@ -403,6 +407,32 @@ def test_bad_arguments_and_unreachable_servers_give_one_line_and_nonzero_exit(
     assert result.stderr.startswith("fastapi-password-reset: error: ")
 
 
+@pytest.mark.parametrize(
+    ("settings", "variable"),
+    [
+        ({"secret": "short"}, "$FASTAPI_PASSWORD_RESET_SECRET"),
+        ({"--secret-env": "MY_RESET_SECRET", "MY_RESET_SECRET": "short"}, "$MY_RESET_SECRET"),
+    ],
+    ids=["default-variable", "secret-env"],
+)
+def test_a_short_secret_is_named_by_the_variable_it_came_from(
+    settings: dict[str, str], variable: str
+) -> None:
+    """The error names the variable that held the short secret, and no other."""
+    options = ["--secret-env", settings["--secret-env"]] if "--secret-env" in settings else []
+    environment = {k: v for k, v in settings.items() if k not in {"secret", "--secret-env"}}
+    result = run(
+        "revoke", *UNREACHABLE, *SOME_USER, *options,
+        secret=settings.get("secret", SECRET), **environment,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"fastapi-password-reset: error: {variable} is 5 bytes long")
+    assert result.stderr.count("\n") == 1
+    if variable != "$FASTAPI_PASSWORD_RESET_SECRET":
+        assert "FASTAPI_PASSWORD_RESET_SECRET" not in result.stderr
+    assert "reset_password_token_secret" not in result.stderr
+
+
 @pytest.mark.parametrize("store", ["redis", "redis-cluster"])
 async def test_codes_are_counted_and_revoked_with_the_codes_flag(
     store: str, request: pytest.FixtureRequest
@@ -426,11 +456,58 @@ async def test_codes_are_counted_and_revoked_with_the_codes_flag(
     assert code is not None
     cluster = ["--cluster"] if store == "redis-cluster" else []
     where = ["--redis-url", server.url, "--user-id", str(user.id), "--key-prefix", prefix]
-    assert run("count", *where, *cluster).returncode == 3
+    without_flag = run("count", *where, *cluster)
+    assert without_flag.returncode == 3 and CODES in without_flag.stderr
     assert outcome(run("count", "--codes", *where, *cluster))[:2] == (
         0,
         f"1 live token of user {user.id}\n",
     )
     assert run("revoke", "--codes", *where, *cluster).returncode == 0
     assert await strategy.read_token(code, user_id=user.id) is None
+    # Nothing left: a run with --codes does not suggest --codes.
+    again = run("count", "--codes", *where, *cluster)
+    assert again.returncode == 3 and "--codes" not in again.stderr
     await client.aclose()
+
+
+# Without the redis extra: the console script is installed whatever the extras.
+
+WITHOUT_REDIS_PY = (
+    "import sys\n"
+    "sys.modules['redis'] = None  # as if redis-py were not installed\n"
+    "from fastapi_password_reset.cli import run\n"
+    "sys.argv[0] = 'fastapi-password-reset'\n"
+    "run()\n"
+)
+
+
+def run_without_redis_py(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The command's entry point in a Python where ``import redis`` fails."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["FASTAPI_PASSWORD_RESET_SECRET"] = SECRET
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_REDIS_PY, *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("command_name", ["revoke", "count"])
+def test_without_redis_py_the_command_names_the_extra_on_one_line(command_name: str) -> None:
+    """No traceback: one line saying how to install the redis extra, status 1."""
+    result = run_without_redis_py(command_name, *UNREACHABLE, *SOME_USER)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("fastapi-password-reset: error: this command needs redis-py")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pip install '.[redis]' in a clone of the repository" in result.stderr
+    assert "pip install 'fastapi-password-reset[redis]' once a release is on PyPI" in result.stderr
+
+
+def test_without_redis_py_help_and_usage_mistakes_still_answer_as_usual() -> None:
+    """--help needs no redis-py, and a usage mistake is still status 2."""
+    assert run_without_redis_py("revoke", "--help").returncode == 0
+    mistake = run_without_redis_py("revoke", *UNREACHABLE, "--user-id", "12x")
+    assert (mistake.returncode, mistake.stdout) == (2, "")
+    assert "not a user id" in mistake.stderr

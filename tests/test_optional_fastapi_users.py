@@ -34,4 +34,7 @@ def test_nothing_imports_fastapi_users_and_the_adapter_names_its_extra() -> None
     )
     assert result.returncode == 0, result.stderr
     assert "imported: []" in result.stdout
-    assert "pip install 'fastapi-password-reset[fastapi-users]'" in result.stdout
+    assert "pip install '.[fastapi-users]' in a clone of the repository" in result.stdout
+    assert "pip install 'fastapi-password-reset[fastapi-users]' once a release is on PyPI" in (
+        result.stdout
+    )

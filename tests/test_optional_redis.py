@@ -35,4 +35,6 @@ def test_jwt_mode_needs_no_redis_and_the_redis_strategy_names_the_extra() -> Non
         [sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert "pip install 'fastapi-password-reset[redis]'" in result.stdout
+    # No release is on PyPI yet: the command for a clone comes first, PyPI's second.
+    assert "pip install '.[redis]' in a clone of the repository" in result.stdout
+    assert "pip install 'fastapi-password-reset[redis]' once a release is on PyPI" in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -42,7 +43,7 @@ from tests.conftest import (
     unique_prefix,
 )
 from tests.redis_servers import RedisCluster, RedisServer, temporary_directory
-from tests.servers import wait_until
+from tests.servers import free_port, wait_until
 from tests.tcp_proxy import ReplyDroppingProxy
 
 pytestmark = pytest.mark.anyio
@@ -416,6 +417,107 @@ async def test_a_lost_issue_reply_without_retry_leaves_the_user_unthrottled(
         assert len(harness.outbox.forgot) == 1
         reset = await harness.reset(harness.outbox.token_for(EMAIL))
         assert (reset.status_code, reset.json()) == (200, None)
+        assert_no_secrets_logged(log_records, harness)
+
+
+# A withdraw (of an issue) or a release (of a claim) undoes a command whose reply was lost
+# after it was sent. A command that never reached Redis left nothing to undo: trying anyway
+# against a Redis that is down only logged that the undo failed too.
+
+WITHDRAW_FAILED = "could not withdraw a token whose issue failed"
+RELEASE_FAILED = "could not release a claimed token"
+
+
+@pytest.mark.parametrize("retries", [0, 3])
+async def test_forgot_password_with_nobody_listening_has_nothing_to_withdraw(
+    retries: int, log_records: pytest.LogCaptureFixture
+) -> None:
+    """A refused connection, retried or not: 202, the store's failure logged, no failed withdraw."""
+    client = redis.asyncio.Redis(
+        host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), retries)
+    )
+    async with app_on(client, min_interval_seconds=60) as harness:
+        user = await harness.add_user()
+        forgot = await harness.forgot(EMAIL)
+        assert (forgot.status_code, forgot.content) == (202, b"null")
+        assert harness.outbox.forgot == []
+        logged = " ".join(messages(log_records))
+        assert f"no token for user {user.id} (ConnectionError:" in logged
+        assert WITHDRAW_FAILED not in logged
+
+
+async def stop_and_notice(server: RedisServer, client: redis.asyncio.Redis) -> None:
+    """Stop ``server``, and let ``client`` find its pooled connection closed.
+
+    redis-py 8 finds that out when it takes the connection from its pool; redis-py 5 only by
+    writing a command to it, which then looks exactly like a command whose reply was lost.
+    A ping pays for that here, so that what follows meets a refused connection.
+    """
+    server.stop()
+    await asyncio.sleep(0.2)
+    with contextlib.suppress(redis.exceptions.ConnectionError):
+        await client.ping()
+
+
+async def test_a_stopped_server_has_nothing_to_withdraw_or_release(
+    own_server: RedisServer, log_records: pytest.LogCaptureFixture
+) -> None:
+    """Redis stopped a while ago: forgot answers 202 and reset 503, with no failed undo logged."""
+    client = redis.asyncio.Redis.from_url(own_server.url)
+    async with app_on(client) as harness:
+        await harness.add_user()
+        token = await harness.token_for()
+        await stop_and_notice(own_server, client)
+        forgot = await harness.forgot(EMAIL)
+        assert (forgot.status_code, forgot.content) == (202, b"null")
+        reset = await harness.reset(token)
+        assert (reset.status_code, reset.json()) == (503, STORE_DOWN)
+        assert len(harness.outbox.forgot) == 1
+        logged = " ".join(messages(log_records))
+        assert "token store unavailable" in logged
+        assert WITHDRAW_FAILED not in logged and RELEASE_FAILED not in logged
+
+
+async def test_a_server_gone_between_read_and_consume_has_no_claim_to_release(
+    own_server: RedisServer, log_records: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token was read, then Redis stopped before the consume: 503, no failed release."""
+    client = redis.asyncio.Redis.from_url(own_server.url)
+    async with app_on(client) as harness:
+        await harness.add_user()
+        token = await harness.token_for()
+        strategy = strategy_of(harness)
+        consume = strategy.consume_token
+
+        async def stop_then_consume(ticket: Any) -> bool:
+            await stop_and_notice(own_server, client)
+            return await consume(ticket)
+
+        monkeypatch.setattr(strategy, "consume_token", stop_then_consume)
+        reset = await harness.reset(token)
+        assert (reset.status_code, reset.json()) == (503, STORE_DOWN)
+        assert RELEASE_FAILED not in " ".join(messages(log_records))
+
+
+async def test_an_issue_whose_reply_was_lost_is_still_withdrawn_or_said_to_be_stuck(
+    own_server: RedisServer, direct: redis.asyncio.Redis, log_records: pytest.LogCaptureFixture
+) -> None:
+    """The issue ran and its reply was lost: the withdraw is tried, and when Redis cannot be
+    reached for it either, the warning says the user may stay throttled."""
+    async with (
+        LosingEveryReplyAfterTheFirst(own_server.port) as proxy,
+        app_on(single_try_client(proxy), min_interval_seconds=60) as harness,
+    ):
+        await harness.add_user()
+        proxy.drop_next_reply(ISSUE_SHA)
+        try:
+            forgot = await harness.forgot(EMAIL)
+        finally:
+            proxy.restore()
+        assert (forgot.status_code, forgot.content) == (202, b"null")
+        assert harness.outbox.forgot == []
+        assert await stored(direct, harness) != {}  # the issue ran: its token and throttle
+        assert WITHDRAW_FAILED in " ".join(messages(log_records))
         assert_no_secrets_logged(log_records, harness)
 
 

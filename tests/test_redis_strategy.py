@@ -360,6 +360,22 @@ def test_bad_options_are_refused(options: dict[str, Any], error: type[Exception]
         RedisResetTokenStrategy(fakeredis.FakeAsyncRedis(), **options)
 
 
+@pytest.mark.parametrize("kind", ["tokens", "codes"])
+def test_a_keyword_that_moved_to_the_router_says_where_it_went(kind: str) -> None:
+    """min_interval_seconds, once a strategy's keyword, names the router; a keyword that never
+    was one is Python's own TypeError."""
+    import fakeredis
+
+    from fastapi_password_reset.tokens import RedisResetCodeStrategy
+
+    strategy = RedisResetTokenStrategy if kind == "tokens" else RedisResetCodeStrategy
+    moved = r"router now.*get_reset_password_router\(\.\.\., min_interval_seconds=60\)"
+    with pytest.raises(TypeError, match=moved):
+        strategy(fakeredis.FakeAsyncRedis(), min_interval_seconds=60)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'lifetime_seconds'"):
+        strategy(fakeredis.FakeAsyncRedis(), lifetime_seconds=60)  # type: ignore[call-arg]
+
+
 async def test_a_burst_larger_than_the_pool_waits_instead_of_failing(
     redis_store: str, request: pytest.FixtureRequest
 ) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import traceback
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,13 @@ def new_user(
     **fields: Any,
 ) -> UserDB:
     return UserDB(email=email, hashed_password=hashed_password, **fields)
+
+
+def database_url(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of the named kind: a new SQLite file, or the session's PostgreSQL."""
+    if database == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
+    return str(request.getfixturevalue("postgres").url)
 
 
 async def test_a_created_user_is_found_by_id_and_by_email_in_any_case(user_db: Any) -> None:
@@ -123,19 +132,28 @@ async def test_concurrent_compare_and_sets_let_exactly_one_win(user_db: Any) -> 
     assert stored.hashed_password == f"$argon2id${results.index(True)}"
 
 
-async def test_sql_errors_carry_no_bound_parameters(tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_sql_errors_carry_no_bound_parameters(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """A failing statement surfaces as UserDatabaseError naming the operation, not the hash."""
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-tables.db'}")
-    database = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
+    engine = create_async_engine(database_url(database, request, tmp_path))
+    async with engine.begin() as connection:
+        await connection.execute(text('DROP TABLE IF EXISTS "user"'))
+    database_ = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
     secret_hash = "$argon2id$v=19$m=8,t=1,p=1$do-not-print-me"
     with pytest.raises(UserDatabaseError) as raised:
-        await database.create(new_user(hashed_password=secret_hash))
-    text = "".join(traceback.format_exception(raised.value))
-    assert "create failed: OperationalError: no such table: user" in text
-    assert "create it with `await create_tables(engine, UserTable)`" in text
-    assert secret_hash not in text and "do-not-print-me" not in text
+        await database_.create(new_user(hashed_password=secret_hash))
+    text_ = "".join(traceback.format_exception(raised.value))
+    if database == "sqlite":
+        assert "create failed: OperationalError: no such table: user" in text_
+    else:  # SQLAlchemy 2.0.0 puts asyncpg's class name before the message, later ones do not
+        assert "create failed: ProgrammingError: " in text_
+        assert "relation … does not exist" in text_
+    assert "create it with `await create_tables(engine, UserTable)`" in text_
+    assert secret_hash not in text_ and "do-not-print-me" not in text_
     with pytest.raises(UserDatabaseError) as raised:
-        await database.replace_password_hash(uuid.uuid4(), secret_hash, secret_hash + "2")
+        await database_.replace_password_hash(uuid.uuid4(), secret_hash, secret_hash + "2")
     assert secret_hash not in "".join(traceback.format_exception(raised.value))
     await engine.dispose()
 
@@ -250,33 +268,135 @@ def old_user_table() -> Table:
     return table
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-async def test_the_documented_upgrade_of_an_old_table_works(
-    database: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """docs/databases.md's add_email_keys turns a 0.1 table into one the adapter can use."""
-    url = (
-        f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        if database == "sqlite"
-        else request.getfixturevalue("postgres").url
+def fastapi_users_table() -> Table:
+    """The columns of fastapi-users' SQLAlchemy user table: no email_key, email unique as typed.
+
+    Ids as on PostgreSQL; on SQLite fastapi-users writes them as text (docs/databases.md).
+    """
+    metadata = MetaData()
+    table = Table(
+        "user",
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("email", String(320), nullable=False),
+        Column("hashed_password", String(1024), nullable=False),
+        Column("is_active", Boolean, nullable=False),
+        Column("is_superuser", Boolean, nullable=False),
+        Column("is_verified", Boolean, nullable=False),
     )
+    Index("ix_user_email", table.c.email, unique=True)
+    return table
+
+
+OLDER_TABLES = {"0.1": old_user_table, "fastapi-users": fastapi_users_table}
+UPGRADE_SECTION = "docs/databases.md#upgrading-a-table-from-01-or-fastapi-users"
+STORED_HASH = "$argon2id$v=19$m=8,t=1,p=1$stored-hash-not-for-messages"
+NEW_HASH = "$argon2id$v=19$m=8,t=1,p=1$new-hash-not-for-messages"
+
+
+@asynccontextmanager
+async def engine_with_older_table(url: str, shape: str, user: UserDB) -> AsyncIterator[Any]:
+    """An engine on a database whose user table is the ``shape`` one, holding ``user``;
+    disposed after the block, whatever the test found."""
     engine = create_async_engine(url)
-    old = old_user_table()
+    table = OLDER_TABLES[shape]()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text('DROP TABLE IF EXISTS "user"'))
+            await connection.run_sync(table.metadata.create_all)
+            await connection.execute(table.insert().values(**user.model_dump()))
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("shape", sorted(OLDER_TABLES))
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_a_table_without_email_key_fails_naming_its_upgrade(
+    database: str, shape: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Each call that needs email_key says the table lacks it and where the upgrade is told;
+    no hash and no bound value is in the error or its traceback."""
+    stored = new_user("alice@example.com", hashed_password=STORED_HASH)
+    async with engine_with_older_table(
+        database_url(database, request, tmp_path), shape, stored
+    ) as engine:
+        users = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
+        newcomer = new_user("bob@example.com", hashed_password=NEW_HASH)
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
+            "get": lambda: users.get(stored.id),
+            "get_by_email": lambda: users.get_by_email("alice@example.com"),
+            "create": lambda: users.create(newcomer),
+            "update": lambda: users.update(stored.model_copy(update={"hashed_password": NEW_HASH})),
+        }
+        for operation, call in calls.items():
+            with pytest.raises(UserDatabaseError) as raised:
+                await call()
+            message = str(raised.value)
+            assert message.startswith(f"{operation} failed: "), message
+            assert "the 'user' table has no email_key column" in message
+            assert "made by version 0.1 or by fastapi-users" in message
+            assert UPGRADE_SECTION in message
+            assert "does not exist: create it" not in message  # not mistaken for a missing table
+            text_ = "".join(traceback.format_exception(raised.value))
+            for value in (STORED_HASH, NEW_HASH, "not-for-messages", "bob@example.com", "alice"):
+                assert value not in text_, (operation, value)
+            assert str(newcomer.id) not in text_ and newcomer.id.hex not in text_
+
+
+@pytest.mark.parametrize("shape", sorted(OLDER_TABLES))
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_create_tables_refuses_an_existing_table_without_email_key(
+    database: str, shape: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """create_tables does not pass over an older table: it names it, the column and the upgrade,
+    and leaves the table and its rows as they were."""
+    stored = new_user("alice@example.com", hashed_password=STORED_HASH)
+    async with engine_with_older_table(
+        database_url(database, request, tmp_path), shape, stored
+    ) as engine:
+        with pytest.raises(UserDatabaseError) as raised:
+            await create_tables(engine, UserTable)
+        message = str(raised.value)
+        assert message.startswith(
+            "create_tables: the existing 'user' table has no email_key column"
+        )
+        assert "made by version 0.1 or by fastapi-users" in message and UPGRADE_SECTION in message
+        assert STORED_HASH not in "".join(traceback.format_exception(raised.value))
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text('SELECT email FROM "user"'))).all()
+        assert rows == [("alice@example.com",)]
+
+
+@pytest.mark.parametrize("shape", sorted(OLDER_TABLES))
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_the_documented_upgrade_of_an_older_table_works(
+    database: str,
+    shape: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/databases.md's add_email_keys, in the section the errors name, turns a 0.1 or a
+    fastapi-users table into one the adapter and create_tables accept."""
+    heading = "### Upgrading a table from 0.1 or fastapi-users"
+    assert heading in (ROOT / "docs" / "databases.md").read_text()
+    assert UPGRADE_SECTION.endswith("#upgrading-a-table-from-01-or-fastapi-users")
     user = new_user("Émile@example.com")
-    async with engine.begin() as connection:
-        await connection.execute(text('DROP TABLE IF EXISTS "user"'))
-        await connection.run_sync(old.metadata.create_all)
-        await connection.execute(old.insert().values(**user.model_dump(exclude={"email_key"})))
-    monkeypatch.setenv("SECRET", SECRET)
-    namespace = run_in_order(ROOT / "docs" / "databases.md")
-    namespace["engine"] = engine
-    await namespace["add_email_keys"]()
-    await namespace["add_email_keys"]()  # running it twice is harmless
-    upgraded = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
-    assert await upgraded.get_by_email("émile@EXAMPLE.com") == user
-    with pytest.raises(UserAlreadyExistsError):
-        await upgraded.create(new_user("ÉMILE@example.com"))
-    await engine.dispose()
+    async with engine_with_older_table(
+        database_url(database, request, tmp_path), shape, user
+    ) as engine:
+        monkeypatch.setenv("SECRET", SECRET)
+        namespace = run_in_order(ROOT / "docs" / "databases.md")
+        namespace["engine"] = engine
+        await namespace["add_email_keys"]()
+        await namespace["add_email_keys"]()  # running it twice is harmless
+        await create_tables(engine, UserTable)  # no longer refused
+        upgraded = SQLAlchemyUserDatabase(UserDB, async_sessionmaker(engine), UserTable)
+        assert await upgraded.get_by_email("émile@EXAMPLE.com") == user
+        assert await upgraded.get(user.id) == user
+        with pytest.raises(UserAlreadyExistsError):
+            await upgraded.create(new_user("ÉMILE@example.com"))
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
@@ -309,4 +429,8 @@ def test_the_adapter_without_sqlalchemy_says_what_to_install() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 1
-    assert "pip install 'fastapi-password-reset[sqlite]'" in result.stderr
+    assert "pip install '.[sqlite]' in a clone of the repository" in result.stderr
+    assert "pip install 'fastapi-password-reset[sqlite]' once a release is on PyPI" in (
+        result.stderr
+    )
+    assert "postgresql extra" in result.stderr

@@ -1,9 +1,9 @@
 """``fastapi-password-reset``: count or revoke a user's outstanding reset tokens from a shell.
 
 Exit statuses: 0 done (tokens found), 1 an error (no secret, bad URL, Redis unreachable or
-refusing the password, ``--cluster`` wrong), 2 a usage mistake, 3 no token found for the
-user, which also happens when the key prefix, the database or the secret differs from the
-application's.
+refusing the password, ``--cluster`` wrong, the ``redis`` extra not installed), 2 a usage
+mistake, 3 no token found for the user, which also happens when the key prefix, the database
+or the secret differs from the application's.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
+from fastapi_password_reset._install import install_hint
 from fastapi_password_reset.tokens._user_ids import as_user_id
 from fastapi_password_reset.tokens.base import UserId
 
@@ -69,7 +70,8 @@ def _version() -> str:
 
 EPILOG = (
     "exit status: 0 tokens found (and revoked, unless counting); 1 error; 2 usage; "
-    "3 no token found for the user (also what a wrong --key-prefix, database or secret gives)"
+    "3 no token found for the user (also what a wrong --key-prefix, database or secret gives, "
+    "or a missing --codes)"
 )
 
 
@@ -171,11 +173,27 @@ def _password(arguments: argparse.Namespace) -> str | None:
     return password
 
 
+def _require_redis_py() -> None:
+    """Refuse to run, on one line, where the ``redis`` extra is not installed.
+
+    The console script is installed with the package whatever its extras, so "no module named
+    redis" is what a newcomer meets first; a traceback would not say what to install.
+    """
+    try:
+        import redis.asyncio  # noqa: F401 - imported to see whether it can be
+    except ImportError as missing:
+        if (missing.name or "").split(".")[0] != "redis":
+            raise  # redis-py is there but broken: its own error says more than ours would
+        raise CommandError(f"this command needs redis-py: {install_hint('redis')}") from None
+
+
 async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
+    _require_redis_py()
     from redis.asyncio import Redis, RedisCluster
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
+    from fastapi_password_reset._signing import secret_bytes
     from fastapi_password_reset.exceptions import InsecureSecretError
     from fastapi_password_reset.tokens.base import TokenStoreUnavailableError
     from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
@@ -184,6 +202,12 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
     secret = os.environ.get(arguments.secret_env)
     if not secret:
         raise CommandError(f"set ${arguments.secret_env} to the application's reset secret")
+    try:
+        # Checked here, not by the strategy's bind, so that the message names the variable
+        # the secret came from rather than the router's reset_password_token_secret.
+        secret_bytes(secret, name=f"${arguments.secret_env}")
+    except InsecureSecretError as exc:
+        raise CommandError(str(exc)) from None
     options: dict[str, Any] = {
         "retry": Retry(NoBackoff(), 1),
         "socket_connect_timeout": 5,
@@ -201,13 +225,15 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
     except ValueError as exc:
         raise CommandError(f"bad --redis-url: {exc}") from None
     server = _server(url)
+    # What to check when nothing is found: codes live under other keys than link tokens.
+    codes = "" if arguments.codes else "; add --codes if the application sends reset codes"
     if isinstance(client, RedisCluster):
-        where = f"on the Redis Cluster at {server} (check --key-prefix and the secret)"
+        where = f"on the Redis Cluster at {server} (check --key-prefix and the secret{codes})"
     else:
         database = client.connection_pool.connection_kwargs.get("db", 0)
         where = (
             f"in database {database} at {server} "
-            "(check --key-prefix, the database in the URL and the secret)"
+            f"(check --key-prefix, the database in the URL and the secret{codes})"
         )
     try:
         kind = RedisResetCodeStrategy if arguments.codes else RedisResetTokenStrategy
@@ -221,8 +247,6 @@ async def _run(arguments: argparse.Namespace, url: str) -> Outcome:
         else:
             count = await strategy.revoke_user_tokens(arguments.user_id)
         return Outcome(count, where)
-    except InsecureSecretError as exc:
-        raise CommandError(str(exc)) from None
     except TokenStoreUnavailableError as exc:
         raise CommandError(await _diagnose(exc, arguments, url, options)) from None
     finally:

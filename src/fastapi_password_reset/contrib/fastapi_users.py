@@ -32,13 +32,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+from fastapi_password_reset._install import install_hint
+
 try:
     from fastapi_users import exceptions as fastapi_users_exceptions
     from fastapi_users.router.common import ErrorModel
 except ImportError as missing:  # pragma: no cover - depends on what is installed
     raise ImportError(
         "fastapi_password_reset.contrib.fastapi_users needs fastapi-users and its SQLAlchemy "
-        "adapter: pip install 'fastapi-password-reset[fastapi-users]'"
+        f"adapter: {install_hint('fastapi-users')}"
     ) from missing
 
 from fastapi import APIRouter, Body, Depends, Request, status

@@ -1,7 +1,7 @@
 """Users in a SQL database through SQLAlchemy 2 (asyncio): SQLite, PostgreSQL and others.
 
-Install with ``pip install 'fastapi-password-reset[sqlite]'`` (SQLAlchemy and aiosqlite) or
-``[postgresql]`` (SQLAlchemy and asyncpg).
+Install with ``pip install '.[sqlite]'`` in a clone of the repository (SQLAlchemy and
+aiosqlite) or ``'.[postgresql]'`` (SQLAlchemy and asyncpg).
 """
 
 from __future__ import annotations
@@ -15,16 +15,27 @@ from uuid import UUID
 
 from pydantic import UUID4
 
+from fastapi_password_reset._install import install_hint
+
 try:
-    from sqlalchemy import Boolean, String, Uuid, delete, select, update
+    from sqlalchemy import (
+        Boolean,
+        Connection,
+        String,
+        Table,
+        Uuid,
+        delete,
+        inspect,
+        select,
+        update,
+    )
     from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
     from sqlalchemy.orm import Mapped, mapped_column
 except ImportError as missing:  # pragma: no cover - depends on what is installed
     raise ImportError(
         "fastapi_password_reset.db.sqlalchemy needs SQLAlchemy and a driver: "
-        "pip install 'fastapi-password-reset[sqlite]' (aiosqlite) or "
-        "'fastapi-password-reset[postgresql]' (asyncpg)"
+        f"{install_hint('sqlite')}; the postgresql extra instead of sqlite brings asyncpg"
     ) from missing
 
 from fastapi_password_reset.db.base import UD, BaseUserDatabase, canonical_email
@@ -40,7 +51,21 @@ from fastapi_password_reset.models import MAX_EMAIL_LENGTH
 _QUOTED = re.compile(r"'[^']*'?|\"[^\"]*\"?")
 
 # How SQLite (sqlite3, aiosqlite) and PostgreSQL (asyncpg) say that a table is missing.
-_NO_TABLE = re.compile(r"no such table|UndefinedTable|does not exist", re.IGNORECASE)
+_NO_TABLE = re.compile(r"no such table|UndefinedTable|relation \S+ does not exist", re.IGNORECASE)
+
+# How they say that a column is missing, its name in the first group that matched: SQLite in a
+# query, SQLite in an INSERT, PostgreSQL ('column user.email_key' in a query, 'column
+# "email_key" of relation "user"' in a write). Checked before _NO_TABLE, whose PostgreSQL
+# wording ends the same way.
+_NO_COLUMN = re.compile(
+    r"no such column: (?:\w+\.)?(\w+)"
+    r"|has no column named (\w+)"
+    r"|column (?:\w+\.)?\"?(\w+)\"?(?: of relation \S+)? does not exist",
+    re.IGNORECASE,
+)
+
+# Where the documentation says how to bring an older table up to date.
+_UPGRADE_SECTION = "docs/databases.md#upgrading-a-table-from-01-or-fastapi-users"
 
 # NFKC case folding can make a key several times longer than the address it comes from.
 _EMAIL_KEY_LENGTH = 8 * MAX_EMAIL_LENGTH
@@ -111,14 +136,30 @@ class SQLAlchemyUserDatabase(BaseUserDatabase[UD]):
         except SQLAlchemyError as exc:
             cause = type(exc).__name__
             if isinstance(exc, StatementError):
-                cause = f"{type(exc.orig).__name__}: {_QUOTED.sub('…', str(exc.orig))}"
-                if _NO_TABLE.search(cause):
-                    cause += (
-                        f"; the {self.table.__tablename__!r} table does not exist: create it "
-                        "with `await create_tables(engine, UserTable)` (see the docs on user "
-                        "databases)"
-                    )
+                driver_message = str(exc.orig)
+                cause = f"{type(exc.orig).__name__}: {_QUOTED.sub('…', driver_message)}"
+                cause += self._advice(driver_message, cause)
             raise UserDatabaseError(f"{operation} failed: {cause}") from None
+
+    def _advice(self, driver_message: str, cause: str) -> str:
+        """What to do about a table that is missing or older than this adapter, if that is
+        what went wrong.
+
+        Only a column name is taken from the driver's own message (unmasked, since PostgreSQL
+        quotes it): a name of the table's columns, never a value.
+        """
+        table = self.table.__tablename__
+        missing = _NO_COLUMN.search(driver_message)
+        if missing is not None:
+            column = next(name for name in missing.groups() if name)
+            if column in self._columns:
+                return "; " + _older_table(f"the {table!r} table", [column])
+        if _NO_TABLE.search(cause):
+            return (
+                f"; the {table!r} table does not exist: create it with "
+                "`await create_tables(engine, UserTable)` (see the docs on user databases)"
+            )
+        return ""
 
     def _row_values(self, user: UD) -> dict[str, Any]:
         values = {k: v for k, v in user.model_dump().items() if k in self._columns}
@@ -172,15 +213,41 @@ class SQLAlchemyUserDatabase(BaseUserDatabase[UD]):
             await session.execute(delete(self.table).where(self.table.id == user.id))
 
 
+def _older_table(which: str, columns: list[str]) -> str:
+    lacks = f"no {columns[0]} column" if len(columns) == 1 else f"no columns {', '.join(columns)}"
+    origin = (
+        "it was made by version 0.1 or by fastapi-users"
+        if "email_key" in columns
+        else "the table class declares them"
+    )
+    return f"{which} has {lacks}: {origin}; upgrade it as {_UPGRADE_SECTION} says"
+
+
+def _missing_columns(connection: Connection, table: Table) -> list[str] | None:
+    """The columns of ``table`` that the stored table lacks; None if there is no such table."""
+    inspector = inspect(connection)
+    if not inspector.has_table(table.name, schema=table.schema):
+        return None
+    stored = {column["name"] for column in inspector.get_columns(table.name, schema=table.schema)}
+    return [column.name for column in table.columns if column.name not in stored]
+
+
 async def create_tables(engine: AsyncEngine, *tables: type[SQLAlchemyBaseUserTable]) -> None:
     """Create the given user tables (and their indexes) where they do not exist yet.
 
     For a first run and for tests; an application with migrations (Alembic) adds the table
-    there instead. Existing tables are left as they are.
+    there instead. An existing table is left as it is, but one that lacks a column of
+    ``table`` (as a table of version 0.1 or of fastapi-users lacks ``email_key``) raises
+    `UserDatabaseError` naming it and the upgrade in the documentation, rather than leaving
+    every later query to fail.
     """
     async with engine.begin() as connection:
         for table in tables:
-            await connection.run_sync(
-                table.__table__.create,  # type: ignore[attr-defined]
-                checkfirst=True,
-            )
+            declared: Table = table.__table__  # type: ignore[attr-defined]
+            missing = await connection.run_sync(_missing_columns, declared)
+            if missing:
+                raise UserDatabaseError(
+                    "create_tables: "
+                    + _older_table(f"the existing {declared.name!r} table", missing)
+                )
+            await connection.run_sync(declared.create, checkfirst=True)

@@ -1,13 +1,13 @@
 """Reset-token strategies: stateless JWTs or revocable single-use tokens kept in Redis.
 
-`RedisResetTokenStrategy` needs the ``redis`` extra
-(``pip install fastapi-password-reset[redis]``); it is imported on first use, so JWT mode
-works without redis-py installed.
+`RedisResetTokenStrategy` needs the ``redis`` extra (``pip install '.[redis]'`` in a clone of
+the repository); it is imported on first use, so JWT mode works without redis-py installed.
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from fastapi_password_reset._install import install_hint as _install_hint
 from fastapi_password_reset.tokens.base import (
     ResetTicket,
     ResetTokenStrategy,
@@ -52,8 +52,6 @@ def __getattr__(name: str) -> Any:
         try:
             module = importlib.import_module(_REDIS_STRATEGIES[name])
         except ImportError as exc:
-            raise ImportError(
-                f"{name} needs redis-py: pip install 'fastapi-password-reset[redis]'"
-            ) from exc
+            raise ImportError(f"{name} needs redis-py: {_install_hint('redis')}") from exc
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Final, final
 from uuid import UUID
 
 from fastapi_password_reset._signing import (
@@ -109,3 +110,19 @@ class BindOnce:
         return ticket.user_id == user.id and fingerprints_match(
             self.fingerprint(user), ticket.fingerprint
         )
+
+
+@final
+class MovedToRouter:
+    """The default of a keyword that moved from the strategy to ``get_reset_password_router``.
+
+    A parameter of its own, rather than a ``**kwargs`` catch-all, keeps every keyword of the
+    constructor in its signature (and so in the API reference), and still lets the old
+    keyword fail with a message that says where it went.
+    """
+
+    def __repr__(self) -> str:
+        return "<moved to get_reset_password_router>"
+
+
+MOVED_TO_ROUTER: Final = MovedToRouter()

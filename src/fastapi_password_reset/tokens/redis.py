@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +17,18 @@ from redis.commands.core import AsyncScript
 from fastapi_password_reset._events import Event, EventRecorder
 from fastapi_password_reset._signing import Secret
 from fastapi_password_reset.tokens import _redis_scripts
-from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, BindOnce
+from fastapi_password_reset.tokens._binding import (
+    DECOY_ACCOUNT,
+    MOVED_TO_ROUTER,
+    BindOnce,
+    MovedToRouter,
+)
+from fastapi_password_reset.tokens._redis_failures import (
+    STORE_FAILURES,
+    NothingToUndoError,
+    raised_inside_redis_py,
+    store_unavailable,
+)
 from fastapi_password_reset.tokens._redis_keys import StoredToken, TokenKeys
 from fastapi_password_reset.tokens._user_ids import as_user_id, check_user_id
 from fastapi_password_reset.tokens.base import (
@@ -31,11 +40,6 @@ from fastapi_password_reset.tokens.base import (
 )
 
 logger = logging.getLogger("fastapi_password_reset")
-
-# Every failure of the store, as redis-py reports it: connection loss and timeouts, a server
-# that refuses writes (READONLY after a failover, NOREPLICAS, OOM, BUSY, LOADING), cluster
-# errors. None of them says anything about the token, so all are "unavailable", never a 500.
-_STORE_FAILURES = (redis_errors.RedisError, redis_errors.RedisClusterException, OSError)
 
 # How long a reset attempt holds a token it consumed before another attempt may take it. A
 # reset writes one row between consume and release; an attempt that died (a lost reply whose
@@ -112,15 +116,15 @@ class RedisResetTokenStrategy:
         max_concurrent_commands: int = 64,
         wait_for_replicas: int = 0,
         wait_timeout_seconds: float = 1.0,
-        **moved: object,
+        min_interval_seconds: MovedToRouter = MOVED_TO_ROUTER,
     ) -> None:
-        if "min_interval_seconds" in moved:
+        """``min_interval_seconds`` is no setting of the strategy any more: giving it raises
+        `TypeError`, which says where it went."""
+        if min_interval_seconds is not MOVED_TO_ROUTER:
             raise TypeError(
                 "min_interval_seconds is a setting of the router now, one for both token "
                 "strategies: get_reset_password_router(..., min_interval_seconds=60)"
             )
-        if moved:
-            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(moved))}")
         if isinstance(max_tokens_per_user, bool) or not isinstance(max_tokens_per_user, int):
             raise TypeError("max_tokens_per_user must be an int")
         if max_tokens_per_user < 1:
@@ -194,10 +198,10 @@ class RedisResetTokenStrategy:
             try:
                 async with self._command_slots:
                     return await command()
-            except _STORE_FAILURES as exc:
-                raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
+            except STORE_FAILURES as exc:
+                raise store_unavailable(exc) from None
             except (AttributeError, TypeError) as exc:
-                if not _raised_inside_redis_py(exc):
+                if not raised_inside_redis_py(exc):
                     raise
                 if attempt:
                     raise TokenStoreUnavailableError(f"{type(exc).__name__}: {exc}") from None
@@ -217,6 +221,8 @@ class RedisResetTokenStrategy:
             issued = await self._issue_run(
                 user_id, fingerprint, tag, digest, lifetime_seconds, throttle, decoy=False
             )
+        except NothingToUndoError:
+            raise  # never sent, or refused: no token was stored
         except TokenStoreUnavailableError:
             # The script may have run with its reply lost for good: withdraw the token, so
             # that the user is not left throttled without a mail.
@@ -289,6 +295,8 @@ class RedisResetTokenStrategy:
         assert isinstance(ticket, RedisTicket)
         try:
             return await self._claim(ticket)
+        except NothingToUndoError:
+            raise  # never sent, or refused: nothing was claimed
         except TokenStoreUnavailableError:
             # The claim may have been taken with its reply lost for good: drop it, so that
             # the link works again at once rather than after the lease.
@@ -428,12 +436,3 @@ async def _ping_primaries(cluster: RedisCluster) -> None:
     for reply in replies:
         if isinstance(reply, BaseException):
             raise reply
-
-
-def _raised_inside_redis_py(exc: BaseException) -> bool:
-    """Whether the innermost frame of the traceback is redis-py's (or asyncio's under it)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    in_redis = [f for f in frames if f"{os.sep}redis{os.sep}" in f.filename]
-    return bool(in_redis) and frames[-1].filename in {f.filename for f in in_redis} | {
-        f.filename for f in frames if f"{os.sep}asyncio{os.sep}" in f.filename
-    }

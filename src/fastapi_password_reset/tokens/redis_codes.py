@@ -14,7 +14,7 @@ from redis.asyncio import Redis, RedisCluster
 from fastapi_password_reset._events import Event
 from fastapi_password_reset._signing import derive_key
 from fastapi_password_reset.tokens import _redis_code_scripts
-from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT
+from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, MOVED_TO_ROUTER, MovedToRouter
 from fastapi_password_reset.tokens._redis_keys import StoredToken, _b64
 from fastapi_password_reset.tokens._user_ids import as_user_id, check_user_id
 from fastapi_password_reset.tokens.base import ResetTicket, UserId, UserRecord
@@ -68,15 +68,28 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         code_length: int = 8,
         max_attempts: int = 5,
         alphabet: str = DIGITS,
-        **options: Any,
+        key_prefix: str = "password-reset",
+        max_concurrent_commands: int = 64,
+        wait_for_replicas: int = 0,
+        wait_timeout_seconds: float = 1.0,
+        min_interval_seconds: MovedToRouter = MOVED_TO_ROUTER,
     ) -> None:
+        """The keywords after ``alphabet`` are `RedisResetTokenStrategy`'s; a user has one
+        live code, so its ``max_tokens_per_user`` has no counterpart here."""
         if isinstance(code_length, bool) or not isinstance(code_length, int) or code_length < 6:
             raise ValueError("code_length must be an int of at least 6")
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise ValueError("max_attempts must be a positive int")
         if len(set(alphabet)) != len(alphabet) or len(alphabet) < 10 or not alphabet.isascii():
             raise ValueError("alphabet must be at least 10 distinct ASCII characters")
-        super().__init__(redis, **options)
+        super().__init__(
+            redis,
+            key_prefix=key_prefix,
+            max_concurrent_commands=max_concurrent_commands,
+            wait_for_replicas=wait_for_replicas,
+            wait_timeout_seconds=wait_timeout_seconds,
+            min_interval_seconds=min_interval_seconds,
+        )
         self.code_length = code_length
         self.max_attempts = max_attempts
         self.alphabet = alphabet
