@@ -251,10 +251,9 @@ async def test_a_failed_password_update_keeps_the_old_hash_and_the_token(
     await engine.dispose()
 
 
-def old_user_table() -> Table:
-    """The user table as version 0.1 created it: no email_key, a unique index on lower(email)."""
-    metadata = MetaData()
-    table = Table(
+def _columns_without_email_key(metadata: MetaData) -> Table:
+    """The columns every older user table had: this library's less its email_key."""
+    return Table(
         "user",
         metadata,
         Column("id", Uuid, primary_key=True),
@@ -264,6 +263,11 @@ def old_user_table() -> Table:
         Column("is_superuser", Boolean, nullable=False),
         Column("is_verified", Boolean, nullable=False),
     )
+
+
+def old_user_table() -> Table:
+    """The user table as version 0.1 created it: no email_key, a unique index on lower(email)."""
+    table = _columns_without_email_key(MetaData())
     Index("ix_user_email_lower", text("lower(email)"), unique=True, _table=table)
     return table
 
@@ -273,17 +277,7 @@ def fastapi_users_table() -> Table:
 
     Ids as on PostgreSQL; on SQLite fastapi-users writes them as text (docs/databases.md).
     """
-    metadata = MetaData()
-    table = Table(
-        "user",
-        metadata,
-        Column("id", Uuid, primary_key=True),
-        Column("email", String(320), nullable=False),
-        Column("hashed_password", String(1024), nullable=False),
-        Column("is_active", Boolean, nullable=False),
-        Column("is_superuser", Boolean, nullable=False),
-        Column("is_verified", Boolean, nullable=False),
-    )
+    table = _columns_without_email_key(MetaData())
     Index("ix_user_email", table.c.email, unique=True)
     return table
 
