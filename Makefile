@@ -135,7 +135,7 @@ $(LOWEST_VENV)/.installed: pyproject.toml $(LOWEST_LOCK)
 	$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(LOWEST_VENV)
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(LOWEST_VENV)/bin/python -m pip install --quiet -c $(LOWEST_LOCK) -e '.[$(EXTRAS)]' --group test
+	$(LOWEST_VENV)/bin/python -m pip install --quiet -c $(LOWEST_LOCK) -e '.[$(EXTRAS)]' --group dev
 	touch $@
 
 $(LOWEST_VENV)-fastapi-users-%/.installed: pyproject.toml requirements/lowest-fastapi-users-%.txt
@@ -194,7 +194,7 @@ lock: $(UV)
 		--group pyproject.toml:test --group pyproject.toml:lint \
 		-c $(LOCK_VENV)/same-as-dev.txt -o $(FASTAPI_USERS_LOCK)
 	$(UV_COMPILE) --upgrade --resolution lowest-direct pyproject.toml \
-		$(foreach e,$(subst $(,), ,$(EXTRAS)),--extra $(e)) --group pyproject.toml:test -o $(LOWEST_LOCK)
+		$(foreach e,$(subst $(,), ,$(EXTRAS)),--extra $(e)) --group pyproject.toml:dev -o $(LOWEST_LOCK)
 	for v in $(LOWEST_FASTAPI_USERS); do \
 		echo "fastapi-users[sqlalchemy]==$$v.*" > $(LOCK_VENV)/fastapi-users-$$v.in && \
 		$(UV_COMPILE) --upgrade --resolution lowest-direct pyproject.toml $(LOCK_VENV)/fastapi-users-$$v.in \
