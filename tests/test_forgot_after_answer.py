@@ -24,6 +24,7 @@ from tests.conftest import (
     UserDB,
     UserUpdate,
     make_redis_client,
+    strategy_of_kind,
     unique_prefix,
 )
 
@@ -153,3 +154,39 @@ async def test_an_unknown_address_copies_a_user_model_too() -> None:
     service = users.get_reset_password_service(SECRET)
     assert await service.forgot_password("nobody@example.com") is not None
     assert copied == ["decoy@example.com"]
+
+
+@pytest.mark.parametrize("kind", ["jwt", "fakeredis", "redis", "redis-cluster", "codes-fakeredis"])
+async def test_a_failed_mail_does_not_swallow_the_users_next_request(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """The throttle counts mails handed over: after a failing hook, the next request within
+    the interval is mailed (with a new token; the failed one is dead where it can be), and
+    the one after that is throttled again."""
+    tokens: list[str] = []
+    failures = [RuntimeError("the mail server said 421")]
+
+    async def flaky_mailer(user: UserDB, token: str, request: Request) -> None:
+        tokens.append(token)
+        if failures:
+            raise failures.pop()
+
+    async with strategy_of_kind(kind, request) as strategy:
+        users = FastAPIUsers(
+            InMemoryUserDatabase(UserDB), [], User, UserCreate, UserUpdate, UserDB,
+            password_helper=PasswordHelper(CHEAPEST),
+        )  # fmt: skip
+        hashed = await users.password_helper.hash(PASSWORD)
+        user = await users.db.create(UserDB(email="alice@example.com", hashed_password=hashed))
+        app = FastAPI()
+        app.include_router(
+            users.get_reset_password_router(SECRET, 3600, flaky_mailer, token_strategy=strategy),
+            prefix="/auth",
+        )
+        assert await ask(app, users, *["alice@example.com"] * 3) == [202] * 3
+        assert len(tokens) == 2, "the request after the failed mail must be mailed, once"
+        failed, mailed = tokens
+        if kind != "jwt":  # a JWT cannot be revoked (nor told apart within one second)
+            assert failed != mailed
+            assert await strategy.read_token(failed, user_id=user.id) is None
+        assert await strategy.read_token(mailed, user_id=user.id) is not None

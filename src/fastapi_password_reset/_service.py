@@ -187,6 +187,13 @@ class PasswordResetService(Generic[UD]):
                 run_sync=self.background.run_sync,
                 events=self.events,
             ):
+                # The throttle counts mails handed over: a failed one must not make the
+                # user's next request silently mail nothing.
+                await _logged_on_failure(
+                    self.token_strategy.withdraw_token(user, token),
+                    "forgot-password: could not withdraw the token of user %s whose mail failed",
+                    user.id,
+                )
                 return ForgotOutcome.HOOK_FAILED
             return ForgotOutcome.TOKEN_SENT
 

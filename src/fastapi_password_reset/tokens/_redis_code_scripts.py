@@ -98,10 +98,21 @@ return 1
 """
 
 REVOKE_CODE = """
--- Delete the user's code and lift the throttle.
+-- Delete the user's code and lift the throttle; with a digest, only if they are that code's.
 -- KEYS[1]  the user's code key
 -- KEYS[2]  the user's throttle key
--- Returns 1 when a code was outstanding, 0 otherwise.
+-- ARGV[1]  (optional) the digest of the one code to withdraw (a code whose mail failed)
+-- Returns 1 when a code was outstanding (and was that one), 0 otherwise.
+if ARGV[1] then
+  local deleted = 0
+  if redis.call('TYPE', KEYS[1]).ok == 'hash' and redis.call('HGET', KEYS[1], 'd') == ARGV[1] then
+    deleted = redis.call('DEL', KEYS[1])
+  end
+  if redis.call('GET', KEYS[2]) == ARGV[1] then
+    redis.call('DEL', KEYS[2])
+  end
+  return deleted
+end
 local deleted = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2])
 return deleted

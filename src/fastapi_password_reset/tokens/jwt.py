@@ -133,6 +133,15 @@ class JWTResetTokenStrategy:
     async def password_changed(self, user: UserRecord) -> None:
         """Nothing to do: the new password hash no longer matches any older token."""
 
+    async def withdraw_token(self, user: UserRecord, token: str) -> None:
+        """Lift this process's throttle for the user. The token itself cannot be revoked; it
+        was never delivered, and dies with the next password change or at expiry."""
+        claims = _jwt_claims.decode(
+            token, audience=RESET_AUDIENCE, key=self._settings.binding.key, now=self._clock()
+        )
+        if claims is not None and claims.user_id == user.id:
+            self._last_issued.pop(claims.user_id, None)
+
     async def revoke_token(self, token: str) -> bool:
         raise RevocationNotSupportedError(
             "JWT reset tokens are stateless and cannot be revoked one by one; they die when "

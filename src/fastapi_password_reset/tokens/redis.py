@@ -327,6 +327,11 @@ class RedisResetTokenStrategy:
     async def password_changed(self, user: UserRecord) -> None:
         await self.revoke_user_tokens(user.id)
 
+    async def withdraw_token(self, user: UserRecord, token: str) -> None:
+        parsed = self.keys.parse(token)
+        if parsed is not None:
+            await self._revoke_digest(*parsed)  # lifts the throttle only if this token set it
+
     async def revoke_token(self, token: str) -> bool:
         """Revoke one token; True if it was outstanding."""
         parsed = self.keys.parse(token)

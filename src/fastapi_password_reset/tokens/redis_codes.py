@@ -189,6 +189,12 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         _, code_key, _ = self._code_keys(ticket.user_id)
         await self._run(self._release, [code_key], [ticket.attempt])  # the same give-back
 
+    async def withdraw_token(self, user: UserRecord, token: str) -> None:
+        user_id = check_user_id(user.id)
+        _, code_key, throttle_key = self._code_keys(user_id)
+        digest = self._digest(user_id, token)
+        await self._run(self._revoke_code, [code_key, throttle_key], [digest])
+
     async def revoke_token(self, token: str) -> bool:
         """Codes are found through their user: revoke them with `revoke_user_tokens`."""
         raise TypeError("a code names no user: use revoke_user_tokens(user_id)")
