@@ -49,7 +49,6 @@ async def paused_reset(harness: Harness, token: str, gate: Gate) -> asyncio.Task
 
 CHANGES: dict[str, dict[str, Any]] = {
     "deactivate": {"is_active": False},
-    "rename": {"email": "alice@renamed.example.com"},
     "verify": {"is_verified": True},
 }
 
@@ -58,7 +57,8 @@ CHANGES: dict[str, dict[str, Any]] = {
 async def test_a_change_made_while_a_reset_hashes_is_kept(
     strategy: ResetTokenStrategy, user_db: Any, change: str
 ) -> None:
-    """The reset writes only the hash: a deactivation, rename or flag set meanwhile survives."""
+    """The reset writes only the hash: a deactivation or flag set meanwhile survives, and the
+    after-reset hook gets the user as stored after the write."""
     gate = Gate()
     policy = blocking_policy(gate)
     async with open_harness(strategy, user_db, validate_password=policy) as harness:
@@ -80,6 +80,40 @@ async def test_a_change_made_while_a_reset_hashes_is_kept(
             NEW_PASSWORD, stored.hashed_password
         )
         assert verified
+        await harness.users.background.drain()
+        [(notified, _)] = harness.outbox.reset
+        assert notified == stored
+
+
+async def test_a_reset_whose_account_changed_address_meanwhile_is_refused(
+    strategy: ResetTokenStrategy, user_db: Any
+) -> None:
+    """The link went to the old address: a reset that finds the address changed after it
+    checked the token is refused, the password stays, no "password changed" notice is sent
+    to either address, and the new address stays."""
+    gate = Gate()
+    policy = blocking_policy(gate)
+    async with open_harness(strategy, user_db, validate_password=policy) as harness:
+        user = await harness.add_user()
+        token = await harness.token_for()
+        reset = await paused_reset(harness, token, gate)
+        current = await harness.user_db.get(user.id)
+        assert current is not None
+        await harness.user_db.update(current.model_copy(update={"email": "alice@moved.example"}))
+        gate.release.set()
+        response = await reset
+        assert (response.status_code, response.json()) == (
+            400,
+            {"detail": "RESET_PASSWORD_BAD_TOKEN"},
+        )
+        stored = await harness.user_db.get(user.id)
+        assert stored is not None
+        assert (stored.email, stored.hashed_password) == (
+            "alice@moved.example",
+            user.hashed_password,
+        )
+        await harness.users.background.drain()
+        assert harness.outbox.reset == []
 
 
 async def test_a_reset_racing_a_password_change_loses_and_changes_nothing(

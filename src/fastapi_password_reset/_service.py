@@ -270,10 +270,15 @@ class PasswordResetService(Generic[UD]):
             remember_secret(new_hash)
             if not await self.token_strategy.consume_token(ticket):
                 raise BadResetTokenError(TokenRefusal.ALREADY_USED)
+            email_checked = user.email
             await self._replace_password(ticket, user, new_hash)
-            await self._kill_other_tokens(user)
+            stored = await self._stored_after_write(user, new_hash)
+            if stored.email != email_checked:
+                await self._undo_write(user, new_hash)
+                raise BadResetTokenError(TokenRefusal.ACCOUNT_CHANGED)
+            await self._kill_other_tokens(stored)
             self.events.emit(Event.PASSWORD_RESET, user_id=user.id)
-            return _with_hash(user, new_hash)
+            return stored
 
     async def after_reset(self, user: UD, request: Request | None = None) -> None:
         """Call ``after_reset_password``; a failure is logged, never raised."""
@@ -382,6 +387,45 @@ class PasswordResetService(Generic[UD]):
             # Another reset wrote first, or the password changed by another path: either way
             # the token was issued for a password that is gone.
             raise BadResetTokenError(TokenRefusal.ALREADY_USED)
+
+    async def _stored_after_write(self, user: UD, new_hash: str) -> UD:
+        """The user as stored once the new hash is in, for the address check and the hooks.
+
+        If it cannot be read back, the user as loaded with the new hash (the write itself
+        succeeded, so the reset stands).
+        """
+        try:
+            stored = await self.user_db.get(user.id)
+        except Exception as exc:
+            logger.error(
+                "reset-password: reading user %s back after the reset failed:\n%s",
+                user.id,
+                redacted_traceback(exc),
+            )
+            stored = None
+        return stored if stored is not None else _with_hash(user, new_hash)
+
+    async def _undo_write(self, user: UD, new_hash: str) -> None:
+        """The address changed while the reset ran, so the link went to an address the
+        account no longer has: put the old hash back, if nothing changed it since."""
+        try:
+            undone = await self.user_db.replace_password_hash(
+                user.id, new_hash, user.hashed_password
+            )
+        except Exception as exc:
+            logger.error(
+                "reset-password: undoing the reset of user %s, whose e-mail address changed "
+                "meanwhile, failed:\n%s",
+                user.id,
+                redacted_traceback(exc),
+            )
+            return
+        if undone is not True:
+            logger.error(
+                "reset-password: the reset of user %s, whose e-mail address changed meanwhile, "
+                "could not be undone: the password changed again",
+                user.id,
+            )
 
     async def _give_back(self, ticket: ResetTicket, user: UD) -> None:
         """The password was not saved: the token works again (a failure is only logged)."""
