@@ -437,7 +437,8 @@ def test_a_short_secret_is_named_by_the_variable_it_came_from(
 async def test_codes_are_counted_and_revoked_with_the_codes_flag(
     store: str, request: pytest.FixtureRequest
 ) -> None:
-    """--codes reaches a user's outstanding code; without it the command finds nothing."""
+    """--codes reaches a user's outstanding code (and revokes the link mailed with it);
+    without it the command sees only that link."""
     from fastapi_password_reset.tokens import RedisResetCodeStrategy
 
     server: RedisServer | RedisCluster = request.getfixturevalue(
@@ -456,14 +457,16 @@ async def test_codes_are_counted_and_revoked_with_the_codes_flag(
     assert code is not None
     cluster = ["--cluster"] if store == "redis-cluster" else []
     where = ["--redis-url", server.url, "--user-id", str(user.id), "--key-prefix", prefix]
-    without_flag = run("count", *where, *cluster)
-    assert without_flag.returncode == 3 and CODES in without_flag.stderr
+    assert outcome(run("count", *where, *cluster))[:2] == (0, f"1 live token of user {user.id}\n")
     assert outcome(run("count", "--codes", *where, *cluster))[:2] == (
         0,
         f"1 live token of user {user.id}\n",
     )
     assert run("revoke", "--codes", *where, *cluster).returncode == 0
     assert await strategy.read_token(code, user_id=user.id) is None
+    assert await strategy.read_token(code.link_token, user_id=user.id) is None
+    without_flag = run("count", *where, *cluster)
+    assert without_flag.returncode == 3 and CODES in without_flag.stderr
     # Nothing left: a run with --codes does not suggest --codes.
     again = run("count", "--codes", *where, *cluster)
     assert again.returncode == 3 and "--codes" not in again.stderr

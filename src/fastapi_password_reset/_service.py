@@ -175,7 +175,7 @@ class PasswordResetService(Generic[UD]):
                 await self._hook_hop(self.after_forgot_password)
                 return ForgotOutcome.THROTTLED
             self.events.emit(Event.TOKEN_ISSUED, user_id=user.id)
-            remember_secret(token)
+            remember_secret(token, getattr(token, "link_token", None))
             hook = self.after_forgot_password
             if hook is not None and not await call_hook_logged(
                 "after_forgot_password",

@@ -23,12 +23,13 @@ from fastapi_password_reset.tokens.jwt import JWTResetTokenStrategy
 
 if TYPE_CHECKING:
     from fastapi_password_reset.tokens.redis import RedisResetTokenStrategy
-    from fastapi_password_reset.tokens.redis_codes import RedisResetCodeStrategy
+    from fastapi_password_reset.tokens.redis_codes import RedisResetCodeStrategy, ResetCode
 
 __all__ = [
     "JWTResetTokenStrategy",
     "RedisResetCodeStrategy",
     "RedisResetTokenStrategy",
+    "ResetCode",
     "ResetTicket",
     "ResetTokenStrategy",
     "RevocationNotReplicatedError",
@@ -44,6 +45,7 @@ __all__ = [
 _REDIS_STRATEGIES = {
     "RedisResetTokenStrategy": "fastapi_password_reset.tokens.redis",
     "RedisResetCodeStrategy": "fastapi_password_reset.tokens.redis_codes",
+    "ResetCode": "fastapi_password_reset.tokens.redis_codes",
 }
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import string
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -17,12 +19,19 @@ from fastapi_password_reset.tokens import _redis_code_scripts
 from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, MOVED_TO_ROUTER, MovedToRouter
 from fastapi_password_reset.tokens._redis_keys import StoredToken, _b64
 from fastapi_password_reset.tokens._user_ids import as_user_id, check_user_id
-from fastapi_password_reset.tokens.base import ResetTicket, UserId, UserRecord
+from fastapi_password_reset.tokens.base import (
+    ResetTicket,
+    TokenStoreUnavailableError,
+    UserId,
+    UserRecord,
+)
 from fastapi_password_reset.tokens.redis import (
     CLAIM_LEASE_SECONDS,
     RedisResetTokenStrategy,
     RedisTicket,
 )
+
+logger = logging.getLogger("fastapi_password_reset")
 
 DIGITS = string.digits
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: what a person can misread in a mail or mistype on a phone.
@@ -32,6 +41,19 @@ UNAMBIGUOUS = "ACDEFGHJKMNPQRTUVWXY3467"
 @dataclass(frozen=True)
 class CodeTicket(RedisTicket):
     """A code read once for a user: the digest stands for the code itself."""
+
+
+class ResetCode(str):
+    """What the hook receives as its ``token`` from `RedisResetCodeStrategy`: the code itself
+    (a ``str``, so a hook written for codes needs no change) and ``link_token``, a link token
+    for the same reset that wrong guesses cannot use up. Put both in the mail."""
+
+    link_token: str
+
+    def __new__(cls, code: str, link_token: str) -> ResetCode:
+        made = super().__new__(cls, code)
+        made.link_token = link_token
+        return made
 
 
 class RedisResetCodeStrategy(RedisResetTokenStrategy):
@@ -125,14 +147,27 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
 
     async def issue_token(
         self, user: UserRecord, *, lifetime_seconds: int | None = None, throttle: bool = True
-    ) -> str | None:
-        """A new code for the user (replacing theirs), or None when throttled."""
+    ) -> ResetCode | None:
+        """A new code for the user (replacing theirs) with a link token beside it, or None
+        when throttled."""
         code = self.new_code()
         stored = await self._issue_code_run(user, code, lifetime_seconds, throttle, decoy=False)
-        return code if stored else None
+        if not stored:
+            return None
+        try:
+            link = await super().issue_token(
+                user, lifetime_seconds=lifetime_seconds, throttle=False
+            )
+        except TokenStoreUnavailableError:
+            # No mail goes out: the code must not hold the throttle for nothing.
+            await _logged_failure(self._withdraw_code(check_user_id(user.id), code))
+            raise
+        assert link is not None, "an unthrottled issue always gives a token"
+        return ResetCode(code, link)
 
     async def issue_decoy(self) -> None:
         await self._issue_code_run(DECOY_ACCOUNT, self.new_code(), None, True, decoy=True)
+        await super().issue_decoy()
 
     async def _issue_code_run(
         self,
@@ -155,12 +190,15 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         ]
         return await self._run(self._issue_code, [code_key, throttle_key], args) == 1
 
-    async def read_token(self, token: str, *, user_id: UserId | None = None) -> CodeTicket | None:
-        """The ticket of ``token`` if it is the live code of ``user_id``; a wrong one counts.
+    async def read_token(self, token: str, *, user_id: UserId | None = None) -> RedisTicket | None:
+        """The ticket of ``token`` if it is the live code of ``user_id``, or a live link token
+        of that user; a wrong code counts as an attempt, a link token never does.
 
         Without a user (an unknown address) the same check runs against nobody's key, so an
         unknown address costs what a wrong code does.
         """
+        if self.keys.parse(token) is not None:
+            return await self._read_link(token, user_id)
         # People copy "4821 3906" or "7KQ4-XMD3" as the mail shows it: the separators (never
         # in an alphabet) and the case of an upper-case alphabet are not part of the code.
         code = "".join(token.split()).replace("-", "")
@@ -176,23 +214,44 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
             return None
         return CodeTicket(stored.user_id, stored.fingerprint, tag, digest, secrets.token_hex(16))
 
+    async def _read_link(self, token: str, user_id: UserId | None) -> RedisTicket | None:
+        """A link token from a code mail: the user it names must be the one the client named.
+
+        It is 256 random bits: guessing one is hopeless, so a wrong one counts no attempt
+        and no number of wrong codes can use it up.
+        """
+        ticket = await super().read_token(token)
+        if ticket is None or user_id is None or ticket.user_id != user_id:
+            return None
+        return ticket
+
     def _owns(self, ticket: ResetTicket) -> bool:
-        return type(ticket) is CodeTicket
+        return type(ticket) in (CodeTicket, RedisTicket)
 
     async def _claim(self, ticket: RedisTicket) -> bool:
+        if type(ticket) is not CodeTicket:
+            return await super()._claim(ticket)
         _, code_key, _ = self._code_keys(ticket.user_id)
         value = StoredToken(ticket.user_id, ticket.fingerprint).encode()
         args = [ticket.digest, value, ticket.attempt, CLAIM_LEASE_SECONDS * 1000]
         return await self._run(self._consume_code, [code_key], args) == 1
 
     async def _give_back(self, ticket: RedisTicket) -> None:
+        if type(ticket) is not CodeTicket:
+            await super()._give_back(ticket)
+            return
         _, code_key, _ = self._code_keys(ticket.user_id)
         await self._run(self._release, [code_key], [ticket.attempt])  # the same give-back
 
     async def withdraw_token(self, user: UserRecord, token: str) -> None:
-        user_id = check_user_id(user.id)
+        await self._withdraw_code(check_user_id(user.id), str(token))
+        link = getattr(token, "link_token", None)
+        if link is not None:
+            await super().withdraw_token(user, link)
+
+    async def _withdraw_code(self, user_id: UserId, code: str) -> None:
         _, code_key, throttle_key = self._code_keys(user_id)
-        digest = self._digest(user_id, token)
+        digest = self._digest(user_id, code)
         await self._run(self._revoke_code, [code_key, throttle_key], [digest])
 
     async def revoke_token(self, token: str) -> bool:
@@ -205,10 +264,19 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         return int(await self._call(lambda: self.redis.exists(code_key)))
 
     async def revoke_user_tokens(self, user_id: UserId | str) -> int:
-        """Revoke the user's code, if one is outstanding; 1 or 0."""
+        """Revoke the user's code, if one is outstanding, and the link tokens mailed with the
+        user's codes; the number of codes revoked, 1 or 0."""
         owner = as_user_id(user_id)
+        await super().revoke_user_tokens(owner)  # the link tokens
         _, code_key, throttle_key = self._code_keys(owner)
         revoked = await self._revoke(self._revoke_code, [code_key, throttle_key], [])
         if revoked:
             self._events.emit(Event.TOKENS_REVOKED, user_id=owner, count=revoked)
         return revoked
+
+
+async def _logged_failure(work: Awaitable[None]) -> None:
+    try:
+        await work
+    except TokenStoreUnavailableError:
+        logger.warning("could not withdraw a code whose link could not be issued: it expires")
