@@ -61,6 +61,7 @@ from fastapi_password_reset.tokens import (
     RedisResetTokenStrategy,
     ResetTokenStrategy,
 )
+from fastapi_password_reset.tokens.redis_codes import DIGITS
 
 SECRET = os.environ.get("DEMO_SECRET") or secrets.token_urlsafe(32)
 PUBLIC_URL = os.environ.get("DEMO_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -128,6 +129,7 @@ def make_code_strategy(redis: Redis) -> RedisResetCodeStrategy:
     """Codes on the demo's Redis, under a key prefix of their own."""
     return RedisResetCodeStrategy(
         redis,
+        alphabet=DIGITS,  # typed on a phone's number pad: see docs/codes.md for the odds
         code_length=CODE_LENGTH,
         max_attempts=CODE_MAX_ATTEMPTS,
         key_prefix=CODE_KEY_PREFIX,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fastapi_password_reset.tokens import RedisResetCodeStrategy
-from fastapi_password_reset.tokens.redis_codes import DIGITS, UNAMBIGUOUS
+from fastapi_password_reset.tokens.redis_codes import CROCKFORD, DIGITS, UNAMBIGUOUS
 from tests.conftest import (
     NEW_PASSWORD,
     PASSWORD,
@@ -46,10 +46,11 @@ async def reset_with(harness: Harness, email: str, code: str, password: str = NE
 
 
 async def test_the_hook_gets_a_short_code_that_resets_the_password(codes: Harness) -> None:
-    """Eight digits by default; with the address it was sent to, it resets once."""
+    """Twelve Crockford Base32 characters by default; with the address it was sent to, it
+    resets once."""
     user = await codes.add_user()
     code = await codes.token_for()
-    assert len(code) == 8 and code.isdigit()
+    assert len(code) == 12 and set(code) <= set(CROCKFORD)
     assert (await reset_with(codes, user.email, code)).status_code == 200
     assert await codes.password_works(user.email, NEW_PASSWORD)
     assert (await reset_with(codes, user.email, code, "again a passphrase")).json() == BAD_TOKEN
@@ -82,9 +83,9 @@ async def test_a_thousand_concurrent_wrong_guesses_get_only_five_counted(codes: 
     """At most max_attempts wrong tries are counted; after them even the right code fails."""
     user = await codes.add_user()
     code = await codes.token_for()
-    wrong = [f"{(int(code) + n) % 10**8:08d}" for n in range(1, 1001)]
     strategy = codes.strategy
     assert isinstance(strategy, RedisResetCodeStrategy)
+    wrong = [guess for guess in (strategy.new_code() for _ in range(1001)) if guess != code][:1000]
     results = await asyncio.gather(
         *(strategy.read_token(guess, user_id=user.id) for guess in wrong)
     )
@@ -98,7 +99,8 @@ async def test_wrong_tries_below_the_limit_leave_the_code_usable(codes: Harness)
     """Four wrong tries of five, through validate and reset: the right code still works."""
     user = await codes.add_user()
     code = await codes.token_for()
-    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    assert isinstance(codes.strategy, RedisResetCodeStrategy)
+    wrong = next(guess for guess in iter(codes.strategy.new_code, None) if guess != code)
     for route in ["/auth/reset-password/validate", "/auth/reset-password/validate"]:
         answer = await codes.client.post(route, json={"email": user.email, "token": wrong})
         assert answer.json() == BAD_TOKEN
@@ -135,13 +137,15 @@ def chi_square_critical(degrees: int, z: float = 4.753) -> float:
     return degrees * (1 - h + z * math.sqrt(h)) ** 3
 
 
-@pytest.mark.parametrize("alphabet", [DIGITS, UNAMBIGUOUS], ids=["digits", "unambiguous"])
+@pytest.mark.parametrize(
+    "alphabet", [DIGITS, UNAMBIGUOUS, CROCKFORD], ids=["digits", "unambiguous", "crockford"]
+)
 def test_codes_are_uniform_over_their_alphabet(alphabet: str) -> None:
     """10,000 codes: each character's count fits a uniform draw (chi-square, p > 1e-6),
     per position and over all positions."""
     import fakeredis
 
-    strategy = RedisResetCodeStrategy(fakeredis.FakeAsyncRedis(), alphabet=alphabet)
+    strategy = RedisResetCodeStrategy(fakeredis.FakeAsyncRedis(), alphabet=alphabet, code_length=8)
     strategy.bind(SECRET, 600)
     codes = [strategy.new_code() for _ in range(10_000)]
     assert {len(code) for code in codes} == {8}
@@ -184,22 +188,84 @@ def test_weak_settings_are_refused(options: dict[str, Any]) -> None:
         RedisResetCodeStrategy(fakeredis.FakeAsyncRedis(), **options)
 
 
-@pytest.mark.parametrize(
-    ("alphabet_size", "length", "tries", "interval", "per_year"),
-    [(10, 8, 5, 60, "2.6 %"), (10, 10, 5, 60, "0.026 %"), (24, 8, 5, 60, "0.0024 %"),
-     (10, 8, 3, 300, "0.3 %")],
-)  # fmt: skip
+ODDS_TABLE = [  # alphabet, length, tries, interval: as docs/codes.md's table lists them
+    (CROCKFORD, 12, 5, 60),
+    (CROCKFORD, 10, 5, 60),
+    (UNAMBIGUOUS, 12, 5, 60),
+    (DIGITS, 8, 5, 60),
+    (DIGITS, 8, 3, 300),
+]
+
+
+@pytest.mark.parametrize(("alphabet", "length", "tries", "interval"), ODDS_TABLE)
 def test_the_documented_odds_follow_from_the_settings(
-    alphabet_size: int, length: int, tries: int, interval: int, per_year: str
+    alphabet: str, length: int, tries: int, interval: int
 ) -> None:
-    """docs/codes.md: a year of one code per interval, each with its tries."""
+    """docs/codes.md's table is what `odds_per_day` computes, against ten million addresses
+    and against one, for each row's settings."""
+    import fakeredis
+
     from tests.doc_programs import ROOT
 
-    codes_per_year = 365 * 24 * 3600 // interval
-    odds = 1 - (1 - tries / alphabet_size**length) ** codes_per_year
-    shown = float(per_year.split()[0]) / 100
-    assert abs(odds - shown) / odds < 0.05
-    assert f"| {per_year} |" in (ROOT / "docs" / "codes.md").read_text()
+    strategy = RedisResetCodeStrategy(
+        fakeredis.FakeAsyncRedis(), alphabet=alphabet, code_length=length, max_attempts=tries
+    )
+    at_scale = strategy.odds_per_day(min_interval_seconds=interval)
+    one = strategy.odds_per_day(addresses=1, min_interval_seconds=interval)
+    row = f"| {odds_text(at_scale)} | {odds_text(one)} |"
+    assert row in (ROOT / "docs" / "codes.md").read_text(), row
+
+
+def test_the_defaults_keep_ten_million_addresses_below_one_in_a_million_a_day() -> None:
+    """The issue's bound: every guess the library allows, over 10^7 addresses, < 1e-6 a day."""
+    import fakeredis
+
+    assert RedisResetCodeStrategy(fakeredis.FakeAsyncRedis()).odds_per_day() < 1e-6
+
+
+def odds_text(odds: float) -> str:
+    """How the table writes a probability: ``6.2 × 10^-8``, or ``1`` for a certainty."""  # noqa: RUF002
+    if odds > 0.995:
+        return "1"
+    mantissa, exponent = f"{odds:.1e}".split("e")
+    return f"{mantissa} \u00d7 10^{int(exponent)}"  # the multiplication sign
+
+
+def test_codes_without_a_throttle_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    """min_interval_seconds=0 gives fresh guesses at every request: a warning at start-up."""
+    import fakeredis
+
+    strategy = RedisResetCodeStrategy(fakeredis.FakeAsyncRedis())
+    strategy.bind(SECRET, 600, min_interval_seconds=60)
+    assert "without a mail throttle" not in caplog.text
+    RedisResetCodeStrategy(fakeredis.FakeAsyncRedis()).bind(SECRET, 600, min_interval_seconds=0)
+    assert "without a mail throttle (min_interval_seconds=0)" in caplog.text
+
+
+async def test_every_wrong_code_is_an_event() -> None:
+    """wrong_code for a wrong code and for an address without a code; none for a right one."""
+    import fakeredis
+
+    from fastapi_password_reset import Event, ResetEvent
+
+    seen: list[ResetEvent] = []
+    strategy = RedisResetCodeStrategy(fakeredis.FakeAsyncRedis(), key_prefix=unique_prefix())
+    async with open_harness(strategy, on_event=seen.append) as codes:
+        user = await codes.add_user()
+        code = await codes.token_for()
+        wrong = strategy.new_code()
+        for email, token in [
+            (user.email, wrong),
+            ("nobody@example.com", wrong),
+            (user.email, code),
+        ]:
+            body = {"email": email, "token": token}
+            await codes.client.post("/auth/reset-password/validate", json=body)
+    assert [(e.event, e.user_id) for e in seen if e.event is Event.WRONG_CODE] == [
+        (Event.WRONG_CODE, user.id),
+        (Event.WRONG_CODE, None),
+    ]
+    await strategy.redis.aclose()
 
 
 async def test_a_users_code_is_counted(codes: Harness) -> None:

@@ -197,6 +197,7 @@ LEVELS = {
     Event.PASSWORD_RESET: logging.DEBUG,
     Event.TOKEN_REFUSED: logging.INFO,
     Event.TOKENS_REVOKED: logging.INFO,
+    Event.WRONG_CODE: logging.DEBUG,
     Event.JOB_SHED: logging.WARNING,
     Event.HOOK_FAILED: logging.WARNING,
     Event.STORE_UNAVAILABLE: logging.WARNING,

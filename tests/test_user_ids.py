@@ -26,6 +26,7 @@ from fastapi_password_reset.tokens import (
     UserId,
 )
 from fastapi_password_reset.tokens._redis_keys import StoredToken
+from fastapi_password_reset.tokens.redis_codes import DIGITS
 from tests.conftest import NEW_PASSWORD, SECRET, open_harness, strategy_of_kind
 
 pytestmark = pytest.mark.anyio
@@ -91,8 +92,13 @@ def jwt_strategy() -> JWTResetTokenStrategy:
 
 
 def redis_strategy(kind: type[RedisResetTokenStrategy] = RedisResetTokenStrategy) -> Any:
-    """A strategy on a fresh fakeredis, with the default key prefix of the pinned keys."""
-    strategy = kind(fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer()))
+    """A strategy on a fresh fakeredis, with the default key prefix of the pinned keys (and
+    for codes, the 8 digits the pinned codes were made with)."""
+    client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
+    if kind is RedisResetCodeStrategy:
+        strategy: Any = RedisResetCodeStrategy(client, alphabet=DIGITS, code_length=8)
+    else:
+        strategy = kind(client)
     strategy.bind(SECRET, 600)
     return strategy
 

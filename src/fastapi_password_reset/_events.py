@@ -66,6 +66,10 @@ class Event(str, Enum):  # noqa: UP042 - str mixin, like ErrorCode
     """The token store or user database failed; ``reason`` is the route or step affected."""
     TOKENS_REVOKED = "tokens_revoked"
     """A user's outstanding reset tokens were revoked; ``count`` says how many."""
+    WRONG_CODE = "wrong_code"
+    """A reset code was checked and was not the live code of the address given (or the
+    address has none). Summed over every process, its rate is the deployment's guessing rate:
+    alert on it."""
 
 
 # Why each level:
@@ -77,6 +81,8 @@ class Event(str, Enum):  # noqa: UP042 - str mixin, like ErrorCode
 #   any client can send a refused token at will, so WARNING would let anyone fill the warning
 #   log and page an operator. A burst of refusals is an attack signal: alert on the metric's
 #   rate by reason, not on log lines.
+# - DEBUG for wrong_code: one per wrong guess, which anyone can send at will; a campaign shows
+#   in the metric's rate summed over every process, which is what to alert on.
 # - WARNING for job_shed: the process is over its capacity and work was dropped.
 # - WARNING, not ERROR, for hook_failed and store_unavailable: the failing code has already
 #   logged the traceback at ERROR; the event line is a summary, not a second error.
@@ -88,6 +94,7 @@ _LEVELS: dict[Event, int] = {
     Event.PASSWORD_RESET: logging.DEBUG,
     Event.TOKEN_REFUSED: logging.INFO,
     Event.TOKENS_REVOKED: logging.INFO,
+    Event.WRONG_CODE: logging.DEBUG,
     Event.JOB_SHED: logging.WARNING,
     Event.HOOK_FAILED: logging.WARNING,
     Event.STORE_UNAVAILABLE: logging.WARNING,

@@ -37,7 +37,7 @@ class ResetPasswordBody(BaseModel):
 class ResetPasswordWithCodeBody(BaseModel):
     """With a short code: the e-mail names the account the code was sent for."""
 
-    model_config = _example(email=_EMAIL, token="48213906", password="a new passphrase")
+    model_config = _example(email=_EMAIL, token="7KQ4-XMD3-9PW2", password="a new passphrase")
 
     email: Email
     token: Token
@@ -51,7 +51,7 @@ class ValidateTokenBody(BaseModel):
 
 
 class ValidateCodeBody(BaseModel):
-    model_config = _example(email=_EMAIL, token="48213906")
+    model_config = _example(email=_EMAIL, token="7KQ4-XMD3-9PW2")
 
     email: Email
     token: Token

@@ -350,11 +350,9 @@ class RedisResetTokenStrategy:
     async def revoke_user_tokens(self, user_id: UserId | str) -> int:
         """Revoke every outstanding token of a user (a UUID, an int, or the text of either);
         the number revoked."""
-        keys, owner, revoked = self.keys, as_user_id(user_id), 0
-        tag = keys.tag(owner)
-        script_keys = [keys.index(tag), keys.throttle(tag)]
+        owner, revoked = as_user_id(user_id), 0
         try:
-            revoked = await self._revoke(self._revoke_user, script_keys, [keys.user_prefix(tag)])
+            revoked = await self._revoke_links(owner)
         except RevocationNotReplicatedError as unconfirmed:
             revoked = unconfirmed.revoked
             raise
@@ -362,6 +360,13 @@ class RedisResetTokenStrategy:
             if revoked:
                 self._events.emit(Event.TOKENS_REVOKED, user_id=owner, count=revoked)
         return revoked
+
+    async def _revoke_links(self, owner: UserId) -> int:
+        """Delete every link token of the user, the index and the throttle; how many."""
+        keys = self.keys
+        tag = keys.tag(owner)
+        script_keys = [keys.index(tag), keys.throttle(tag)]
+        return await self._revoke(self._revoke_user, script_keys, [keys.user_prefix(tag)])
 
     async def count_user_tokens(self, user_id: UserId | str) -> int:
         """How many tokens of a user (a UUID, an int, or the text of either)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import secrets
 import string
 from collections.abc import Awaitable
@@ -13,8 +14,8 @@ from uuid import UUID
 
 from redis.asyncio import Redis, RedisCluster
 
-from fastapi_password_reset._events import Event
-from fastapi_password_reset._signing import derive_key
+from fastapi_password_reset._events import Event, EventRecorder
+from fastapi_password_reset._signing import Secret, derive_key
 from fastapi_password_reset.tokens import _redis_code_scripts
 from fastapi_password_reset.tokens._binding import DECOY_ACCOUNT, MOVED_TO_ROUTER, MovedToRouter
 from fastapi_password_reset.tokens._redis_keys import StoredToken, _b64
@@ -36,6 +37,14 @@ logger = logging.getLogger("fastapi_password_reset")
 DIGITS = string.digits
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: what a person can misread in a mail or mistype on a phone.
 UNAMBIGUOUS = "ACDEFGHJKMNPQRTUVWXY3467"
+# Crockford's Base32: digits and letters without I, L, O and U; a typed O reads as 0 and an I
+# or L as 1, so the look-alikes it keeps cannot be mistyped. 32 symbols: 5 bits a character.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_READS = str.maketrans("OIL", "011")
+
+# What the defaults are measured against (docs/codes.md): an attacker who knows this many
+# addresses and spends every guess the library allows.
+ADDRESSES_AT_SCALE = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -55,18 +64,28 @@ class ResetCode(str):
         made.link_token = link_token
         return made
 
+    @property
+    def grouped(self) -> str:
+        """The code in groups of four for a person to read (``7KQ4-XMD3-9PW2``); the dashes
+        are ignored when it is typed back."""
+        return "-".join(self[i : i + 4] for i in range(0, len(self), 4))
+
 
 class RedisResetCodeStrategy(RedisResetTokenStrategy):
-    """Reset codes a person types (``48213906``) instead of a link to follow.
+    """Reset codes a person types (``7KQ4-XMD3-9PW2``) instead of a link to follow.
 
-    Hand it to ``get_reset_password_router(..., token_strategy=...)``: the hook receives the
-    code as its ``token``, and ``POST /reset-password`` then takes ``{"email", "token",
-    "password"}``. Give it a short lifetime (ten to fifteen minutes): a code is short by design.
+    Hand it to ``get_reset_password_router(..., token_strategy=...)``: the hook receives a
+    `ResetCode` as its ``token`` (the code, and a link token for the same reset), and ``POST
+    /reset-password`` then takes ``{"email", "token", "password"}`` with either of them. Give
+    it a short lifetime (ten to fifteen minutes).
 
     Why it is safe:
 
-    - A code is drawn uniformly with `secrets` from ``alphabet`` (digits by default, or
-      `UNAMBIGUOUS`), ``code_length`` characters long.
+    - A code is drawn uniformly with `secrets` from ``alphabet`` (`CROCKFORD` by default: 32
+      symbols, 5 bits each; or `DIGITS`, `UNAMBIGUOUS`), ``code_length`` (12) characters long.
+    - Nobody but the mailbox owner can block a reset: wrong guesses use up a code, never the
+      link token mailed with it (256 random bits, which no guess finds), so whatever a guesser
+      does, the newest mail in the inbox still resets the password.
     - It is bound to its user: Redis keeps only an HMAC-SHA256 of the user id and the code
       under the bound secret, in the user's own key, so a code is worth nothing for another
       address and a copy of Redis reveals no code.
@@ -75,7 +94,9 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
       concurrent guesses cannot get past it; after it, even the right code is refused.
     - One live code per user: a new one replaces the old one, with a fresh count. With the
       router's ``min_interval_seconds`` (60 by default) a guesser gets ``max_attempts`` tries
-      per interval at most: see the docs for the odds.
+      per interval at most; `odds_per_day` says what that gives over many addresses (at the
+      defaults, below 1e-6 a day against ten million). Without the throttle every request
+      grants fresh tries: `bind` warns.
     - Everything said of `RedisResetTokenStrategy` holds: a claim per reset attempt that a
       lost reply or a dead attempt cannot keep, a give-back that cannot bring back a revoked
       code, cluster hash tags, every store failure a 503.
@@ -87,9 +108,9 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         self,
         redis: Redis | RedisCluster,
         *,
-        code_length: int = 8,
+        code_length: int = 12,
         max_attempts: int = 5,
-        alphabet: str = DIGITS,
+        alphabet: str = CROCKFORD,
         key_prefix: str = "password-reset",
         max_concurrent_commands: int = 64,
         wait_for_replicas: int = 0,
@@ -119,6 +140,39 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         self._check_code = redis.register_script(_redis_code_scripts.CHECK_CODE)
         self._consume_code = redis.register_script(_redis_code_scripts.CONSUME_CODE)
         self._revoke_code = redis.register_script(_redis_code_scripts.REVOKE_CODE)
+
+    def bind(
+        self,
+        secret: Secret,
+        lifetime_seconds: int,
+        *,
+        min_interval_seconds: float = 0,
+        events: EventRecorder | None = None,
+    ) -> None:
+        super().bind(
+            secret, lifetime_seconds, min_interval_seconds=min_interval_seconds, events=events
+        )
+        if not min_interval_seconds:
+            logger.warning(
+                "RedisResetCodeStrategy without a mail throttle (min_interval_seconds=0): every "
+                "forgot-password request grants %d fresh guesses at a code, as fast as they come",
+                self.max_attempts,
+            )
+
+    def odds_per_day(
+        self,
+        *,
+        addresses: int = ADDRESSES_AT_SCALE,
+        min_interval_seconds: float = 60,
+    ) -> float:
+        """The chance that a guesser who knows ``addresses`` addresses and spends every guess
+        allowed takes over at least one account in a day: one fresh code per address per
+        interval, ``max_attempts`` guesses at each, among ``len(alphabet) ** code_length``."""
+        if min_interval_seconds <= 0:
+            return 1.0
+        codes = addresses * 86_400 / min_interval_seconds
+        per_code = self.max_attempts / len(self.alphabet) ** self.code_length
+        return -math.expm1(codes * math.log1p(-per_code))
 
     def new_code(self) -> str:
         """A fresh code: each character drawn uniformly from the alphabet."""
@@ -203,6 +257,7 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         # in an alphabet) and the case of an upper-case alphabet are not part of the code.
         code = "".join(token.split()).replace("-", "")
         code = code.upper() if self.alphabet.isupper() else code
+        code = code.translate(_CROCKFORD_READS) if self.alphabet == CROCKFORD else code
         well_formed = len(code) == self.code_length and all(c in self.alphabet for c in code)
         owner = check_user_id(user_id) if user_id is not None else DECOY_ACCOUNT.id
         tag, code_key, _ = self._code_keys(owner)
@@ -211,6 +266,7 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         value = await self._call(lambda: self._check_code(keys=[code_key], args=args))
         stored = StoredToken.decode(value)
         if user_id is None or not well_formed or stored is None or stored.user_id != user_id:
+            self._events.emit(Event.WRONG_CODE, user_id=user_id)
             return None
         return CodeTicket(stored.user_id, stored.fingerprint, tag, digest, secrets.token_hex(16))
 
@@ -267,7 +323,7 @@ class RedisResetCodeStrategy(RedisResetTokenStrategy):
         """Revoke the user's code, if one is outstanding, and the link tokens mailed with the
         user's codes; the number of codes revoked, 1 or 0."""
         owner = as_user_id(user_id)
-        await super().revoke_user_tokens(owner)  # the link tokens
+        await self._revoke_links(owner)
         _, code_key, throttle_key = self._code_keys(owner)
         revoked = await self._revoke(self._revoke_code, [code_key, throttle_key], [])
         if revoked:
