@@ -14,6 +14,7 @@ from fastapi_users.exceptions import InvalidPasswordException
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from fastapi_password_reset import BackgroundWork
 from fastapi_password_reset.exceptions import InsecureSecretError
@@ -432,7 +433,14 @@ async def one_connection_pool(driver: Driver) -> None:
     """The example's database behind a pool of one connection that waits 2 s at most."""
     database = driver.example.database
     await database.engine.dispose()
-    database.engine = create_async_engine(database.url, pool_size=1, max_overflow=0, pool_timeout=2)
+    # The pool class named: SQLAlchemy before 2.0.38 gives a file SQLite no pool at all.
+    database.engine = create_async_engine(
+        database.url,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=2,
+    )
     database.sessions = async_sessionmaker(database.engine, expire_on_commit=False)
 
 
